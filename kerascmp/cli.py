@@ -1,0 +1,101 @@
+"""What every command-line entry point shares: argument types, clean failure, atomic writes."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A bad input from the user: reported as one line, exit code 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but failing with one clean line and exit code 2 (argparse's usage dump hides the cause)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _number(kind: Callable, what: str, ok: Callable[[float], bool]) -> Callable[[str], float]:
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if isinstance(value, float) and not math.isfinite(value) or not ok(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {what}")
+        return value
+
+    return parse
+
+
+positive_int = _number(int, "an integer >= 1", lambda v: v >= 1)
+non_negative_int = _number(int, "an integer >= 0", lambda v: v >= 0)
+positive_float = _number(float, "a number > 0", lambda v: v > 0)
+c_aux_value = _number(float, "in [0, 0.5]", lambda v: 0 <= v <= 0.5)
+
+
+def comma_list(item: Callable[[str], float]) -> Callable[[str], list]:
+    """A comma-separated list of `item`s, e.g. --lr 0.01,0.1."""
+
+    def parse(text: str):
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not parts:
+            raise argparse.ArgumentTypeError("empty list")
+        values = [item(p) for p in parts]
+        if len(set(values)) != len(values):
+            raise argparse.ArgumentTypeError(f"{text!r} repeats a value")
+        return values
+
+    return parse
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="tensorflow-datasets data dir holding mnist "
+                        "(default: $TFDS_DATA_DIR, else the copy bundled in data/tensorflow_datasets)")
+    parser.add_argument("--download", action="store_true", help="let tensorflow-datasets download MNIST "
+                        "into --data-dir if it is missing (needs a network)")
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write through a temporary file and rename, so readers never see a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike, data) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> None:
+    """Run an entry point; expected failures end as one line on stderr and a non-zero exit."""
+    from kerascmp.data import DataError
+
+    try:
+        code = main(argv)
+    except (UsageError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        code = EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted; finished work is saved, rerun the same command to continue", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    sys.exit(code or 0)

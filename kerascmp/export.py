@@ -1,0 +1,94 @@
+"""Export contract: a self-contained SavedModel per variant, with explicit, documented signatures.
+
+`saved_models/<variant>/` (SavedModel):
+  serving_default(pairs: float32 [batch, 2, 14, 14], raw pixels 0-255) ->
+      p_first_leq_second: float32 [batch]     P(first digit <= second digit)
+      first_leq_second:   int32 [batch]       1 if p_first_leq_second >= 0.5 else 0
+      digit1_probabilities, digit2_probabilities: float32 [batch, 10]   (variants with digit heads)
+  from_mnist(pairs: uint8 [batch, 2, 28, 28]) -> the same outputs; the 2x2 pooling runs in the graph.
+`saved_models/<variant>/kerascmp.json`: variant, hyperparameters, seed, test errors, package versions.
+`saved_models/<variant>.keras`: the Keras model, for further training.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from kerascmp.cli import atomic_write_json
+from kerascmp.data import pool_2x2
+
+PACKAGES = ("tensorflow-cpu", "keras", "keras-tuner", "tensorflow-datasets", "numpy")
+METADATA_FILE = "kerascmp.json"
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def serving_outputs(model: keras.Model, pairs: tf.Tensor) -> dict[str, tf.Tensor]:
+    """The exported outputs, from raw float32 pairs."""
+    logits = model(pairs, training=False)
+    p_leq = tf.nn.softmax(tf.cast(logits["comparison"], tf.float32))[:, 1]
+    outputs = {"p_first_leq_second": p_leq, "first_leq_second": tf.cast(p_leq >= 0.5, tf.int32)}
+    for name in ("digit1", "digit2"):
+        if name in logits:
+            outputs[f"{name}_probabilities"] = tf.nn.softmax(tf.cast(logits[name], tf.float32))
+    return outputs
+
+
+def export_model(model: keras.Model, directory: str | Path, metadata: dict) -> None:
+    """Write the SavedModel (both signatures), kerascmp.json, and `<directory>.keras`, each atomically."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        name="serving_default",
+        fn=lambda pairs: serving_outputs(model, pairs),
+        input_signature=[tf.TensorSpec([None, 2, 14, 14], tf.float32, name="pairs")],
+    )
+    archive.add_endpoint(
+        name="from_mnist",
+        fn=lambda pairs: serving_outputs(model, pool_2x2(pairs)),
+        input_signature=[tf.TensorSpec([None, 2, 28, 28], tf.uint8, name="pairs")],
+    )
+    # Write beside the target and swap in, so an interrupted export never leaves half a SavedModel.
+    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    try:
+        archive.write_out(str(staging / "model"), verbose=False)
+        atomic_write_json(staging / "model" / METADATA_FILE, {**metadata, "packages": package_versions()})
+        keras_file = staging / "model.keras"
+        model.save(keras_file)
+        if directory.exists():
+            shutil.rmtree(directory)
+        (staging / "model").rename(directory)
+        keras_file.replace(directory.with_suffix(".keras"))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def run_metadata(run) -> dict:
+    """kerascmp.json content for a trained `kerascmp.training.Run`."""
+    return {
+        "variant": run.variant,
+        "hyperparameters": dataclasses.asdict(run.hparams),
+        "seed": run.seed,
+        "pairs": len(run.train),
+        "errors_percent": run.errors,
+        "inputs": {"serving_default": "pairs float32 [batch, 2, 14, 14], raw pixels 0-255",
+                   "from_mnist": "pairs uint8 [batch, 2, 28, 28]"},
+    }

@@ -1,0 +1,32 @@
+"""Shared fixtures: real MNIST pairs, tiny so that every test trains in seconds."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def tiny_pairs():
+    """200 train and 200 test pairs of real MNIST (seed 0)."""
+    from kerascmp.data import generate_pair_sets
+
+    return generate_pair_sets(200, seed=0)
+
+
+def run_module(module: str, *args: str, timeout: float = 300, cwd=None) -> subprocess.CompletedProcess:
+    """Run `python -m module args` in a fresh process, as a user would."""
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd or REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit code 2, no traceback, and the message names the problem."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr

@@ -1,0 +1,94 @@
+import keras
+import numpy as np
+import pytest
+
+from kerascmp import models, packing, training
+from kerascmp.training import Hyperparameters, Run, loss_weights, train_runs
+
+
+def tiny_run(variant, pairs, seed=0, **hp):
+    hparams = Hyperparameters.for_variant(variant, epochs=hp.pop("epochs", 1), **hp)
+    return Run(variant, seed, hparams, pairs[0], {"test": pairs[1]})
+
+
+def test_loss_weights_follow_the_study_formula():
+    assert loss_weights(0.28) == pytest.approx({"comparison": 0.44, "digit1": 0.28, "digit2": 0.28})
+    assert loss_weights(0.0) == {"comparison": 1.0, "digit1": 0.0, "digit2": 0.0}
+    assert loss_weights(0.5) == {"comparison": 0.0, "digit1": 0.5, "digit2": 0.5}
+
+
+def test_compiled_loss_is_the_weighted_sum(tiny_pairs):
+    train = tiny_pairs[0]
+    model = models.build_model("main")
+    job = packing.Job(model, train.pairs, training._targets(train), loss_weights(0.3), 0.1, seed=0)
+    packed = packing.compile_packed([job], steps_per_epoch=2)
+    x = {"x0": train.pairs[:50]}
+    y = {f"r0_{k}": v[:50] for k, v in training._targets(train).items()}
+    y_pred = packed(x)
+    total = float(packed.compute_loss(x=x, y=y, y_pred=y_pred))
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    expected = sum(w * float(ce(y[f"r0_{k}"], y_pred[f"r0_{k}"])) for k, w in loss_weights(0.3).items())
+    assert total == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("variant", models.VARIANT_NAMES)
+def test_every_variant_trains_tiny_with_finite_metrics(variant, tiny_pairs):
+    (run,) = train_runs([tiny_run(variant, tiny_pairs, precision="float32")], verbose=False)
+    for key, value in run.errors.items():
+        if models.get_variant(variant).has_digit_heads or "digit" not in key:
+            assert value is not None and 0 <= value <= 100, key
+        else:
+            assert value is None
+    history = [v for values in run.history.values() for v in values]
+    assert history and np.all(np.isfinite(history))
+
+
+def test_same_seed_same_numbers(tiny_pairs):
+    first = train_runs([tiny_run("main", tiny_pairs, seed=4)], verbose=False)[0]
+    second = train_runs([tiny_run("main", tiny_pairs, seed=4)], verbose=False)[0]
+    for a, b in zip(first.model.get_weights(), second.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert first.errors == second.errors
+
+
+def test_noise_removal_without_aux_loss_never_moves_the_digit_net(tiny_pairs):
+    run = tiny_run("noise_removal", tiny_pairs, c_aux=0.0, precision="float32")
+    training.make_deterministic(run.seed)
+    before = [w.copy() for w in models.build_model("noise_removal").get_weights()]
+    train_runs([run], verbose=False)
+    after = run.model.get_weights()
+    digit_weights = len(digit_nets_weights := models.digit_nets(run.model)[0].get_weights())
+    for a, b in zip(before[:digit_weights], digit_nets_weights):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, b) for a, b in zip(before[digit_weights:], after[digit_weights:]))
+
+
+def test_separate_training_freezes_the_digit_net_in_stage_two(tiny_pairs, monkeypatch):
+    snapshots = []
+    real_fit = packing.fit_packed
+
+    def recording_fit(jobs, *args, **kwargs):
+        real_fit(jobs, *args, **kwargs)
+        snapshots.append([w.copy() for w in models.digit_nets(run.model)[0].get_weights()])
+
+    monkeypatch.setattr(training, "fit_packed", recording_fit)
+    run = tiny_run("separate", tiny_pairs, epochs=2, precision="float32")
+    train_runs([run], verbose=False)
+    assert len(snapshots) == 2  # stage 1, stage 2
+    for a, b in zip(*snapshots):
+        np.testing.assert_array_equal(a, b)
+    assert not models.digit_nets(run.model)[0].trainable
+    assert run.errors["train_digit1"] < 90  # stage 1 learned something
+
+
+def test_summarize_mean_and_sample_std():
+    assert training.summarize([1.0, 2.0, 3.0, 4.0]) == pytest.approx((2.5, np.std([1, 2, 3, 4], ddof=1)))
+    assert training.summarize([5.0]) == (5.0, None)
+    assert training.summarize([None, None]) == (None, None)
+    assert training.summarize([2.0, None, 4.0]) == pytest.approx((3.0, 2 ** 0.5))
+
+
+def test_bad_hyperparameters_are_refused(tiny_pairs):
+    for bad in ({"c_aux": 0.7}, {"learning_rate": 0.0}, {"precision": "float8"}):
+        with pytest.raises(ValueError):
+            train_runs([tiny_run("main", tiny_pairs, **bad)], verbose=False)
