@@ -1,0 +1,150 @@
+"""`python -m kerascmp.predict`: right verdicts on real MNIST files, and clean refusals of bad input."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import assert_clean_failure, run_module
+from kerascmp import data, export
+from kerascmp.training import Hyperparameters, Run, train_runs
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A main model trained briefly but well enough to read clear digits (1000 pairs, 10 epochs)."""
+    train, test = data.generate_pair_sets(1000, seed=0)
+    run = Run("main", 0, Hyperparameters.for_variant("main", epochs=10, precision="float32"), train, {"test": test})
+    train_runs([run], verbose=False)
+    assert run.errors["test_digit1"] < 12
+    directory = tmp_path_factory.mktemp("predict") / "main"
+    export.export_model(run.model, directory, export.run_metadata(run))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def mnist_test_digits():
+    """The first 28x28 MNIST-test images and their labels, straight from TFDS."""
+    import tensorflow_datasets as tfds
+
+    images, labels = tfds.as_numpy(tfds.load("mnist", split="test[:40]", data_dir=str(data.BUNDLED_DATA_DIR),
+                                             download=False, batch_size=-1, as_supervised=True))
+    return images[..., 0], labels
+
+
+def write_png(path, pixels):
+    import tensorflow as tf
+
+    pixels = np.asarray(pixels, np.uint8)
+    tf.io.write_file(str(path), tf.io.encode_png(pixels[..., None] if pixels.ndim == 2 else pixels))
+    return str(path)
+
+
+def confident_pick(model_dir, images, labels):
+    """Two digits of different classes that the model reads with p > 0.9 (so the test checks the plumbing)."""
+    import tensorflow as tf
+
+    model = tf.saved_model.load(str(model_dir))
+    probs = model.signatures["from_mnist"](pairs=tf.constant(np.stack([images, images], 1)))["digit1_probabilities"]
+    probs = probs.numpy()
+    good = [i for i in range(len(labels)) if np.argmax(probs[i]) == labels[i] and probs[i].max() > 0.9]
+    small = min(good, key=lambda i: labels[i])
+    large = max(good, key=lambda i: labels[i])
+    assert labels[small] < labels[large]
+    return small, large
+
+
+def test_cli_reads_pngs_and_gives_the_right_verdict(model_dir, mnist_test_digits, tmp_path):
+    images, labels = mnist_test_digits
+    small, large = confident_pick(model_dir, images, labels)
+    a = write_png(tmp_path / "a.png", images[large])
+    b = write_png(tmp_path / "b_inverted.png", 255 - images[small])  # dark on light: must be inverted
+    result = run_module("kerascmp.predict", "--model", str(model_dir), a, b)
+    assert result.returncode == 0, result.stderr
+    assert f"A: digit {labels[large]}" in result.stdout and f"B: digit {labels[small]}" in result.stdout
+    assert "verdict: A > B" in result.stdout and "inverted" in result.stdout
+
+    c = write_png(tmp_path / "c_14.png", np.asarray(data.pool_2x2(images[small])).round())  # 14x14 works too
+    d = write_png(tmp_path / "d_rgb.png", np.repeat(images[large][..., None], 3, axis=-1))
+    result = run_module("kerascmp.predict", "--model", str(model_dir), c, d, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["first_leq_second"] and (report["digit_A"], report["digit_B"]) == (labels[small], labels[large])
+
+
+def test_resized_image_gets_a_note(model_dir, mnist_test_digits, tmp_path):
+    import tensorflow as tf
+
+    images, _ = mnist_test_digits
+    big = tf.image.resize(images[0][..., None].astype(np.float32), (56, 56)).numpy()[..., 0]
+    result = run_module("kerascmp.predict", "--model", str(model_dir), write_png(tmp_path / "big.png", big),
+                        write_png(tmp_path / "small.png", images[1]))
+    assert result.returncode == 0 and "56x56 resized to 28x28" in result.stdout
+
+
+def test_pairs_file_with_labels_reports_error_rates(model_dir, tmp_path):
+    _, test = data.generate_pair_sets(200, seed=1)
+    np.save(tmp_path / "pairs.npy", test.pairs)
+    np.save(tmp_path / "labels.npy", test.classes)
+    result = run_module("kerascmp.predict", "--model", str(model_dir), "--pairs", str(tmp_path / "pairs.npy"),
+                        "--labels", str(tmp_path / "labels.npy"), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["pairs"] == 200 and summary["error_percent"]["digit1"] < 20
+
+
+def bad_array_cases():
+    good = np.full((3, 2, 14, 14), 100.0, np.float32)
+    nan = good.copy()
+    nan[0, 0, 0, 0] = np.nan
+    inf = good.copy()
+    inf[1, 1, 1, 1] = np.inf
+    return {
+        "rank": (good[0], "shape"),
+        "shape": (np.zeros((3, 2, 20, 20), np.float32), "shape"),
+        "dtype": (np.array([["a"]]), "numeric"),
+        "nan": (nan, "NaN or inf"),
+        "inf": (inf, "NaN or inf"),
+        "negative": (good - 200, "0-255"),
+        "too_large": (good * 3, "0-255"),
+        "normalised": (good / 255, "looks normalised; pass raw pixels"),
+        "empty": (np.zeros((0, 2, 14, 14), np.float32), "empty batch"),
+    }
+
+
+@pytest.mark.parametrize("case", list(bad_array_cases()))
+def test_bad_pairs_are_refused(case, model_dir, tmp_path, capsys):
+    from kerascmp import predict
+
+    array, message = bad_array_cases()[case]
+    np.save(tmp_path / "bad.npy", array)
+    with pytest.raises(SystemExit) as exit_info:
+        predict.cli.run_main(predict.main, ["--model", str(model_dir), "--pairs", str(tmp_path / "bad.npy")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_label_mismatch_is_refused(model_dir, tmp_path):
+    np.save(tmp_path / "pairs.npy", np.full((4, 2, 14, 14), 50.0, np.float32))
+    np.save(tmp_path / "labels.npy", np.zeros((3, 2), np.int64))
+    result = run_module("kerascmp.predict", "--model", str(model_dir), "--pairs", str(tmp_path / "pairs.npy"),
+                        "--labels", str(tmp_path / "labels.npy"))
+    assert_clean_failure(result, "to match the pairs")
+
+
+def test_missing_and_non_savedmodel_directories_are_refused(tmp_path, model_dir):
+    png = write_png(tmp_path / "a.png", np.zeros((28, 28)))
+    assert_clean_failure(run_module("kerascmp.predict", "--model", str(tmp_path / "none"), png, png),
+                         "not a SavedModel directory")
+    (tmp_path / "fake").mkdir()
+    (tmp_path / "fake" / "saved_model.pb").write_bytes(b"not a protobuf")
+    assert_clean_failure(run_module("kerascmp.predict", "--model", str(tmp_path / "fake"), png, png),
+                         "cannot load the SavedModel")
+
+
+def test_unreadable_and_corrupt_images_are_refused(model_dir, tmp_path):
+    good = write_png(tmp_path / "good.png", np.zeros((28, 28)))
+    (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    assert_clean_failure(run_module("kerascmp.predict", "--model", str(model_dir), good,
+                                    str(tmp_path / "corrupt.png")), "corrupt.png", "not a readable")
+    assert_clean_failure(run_module("kerascmp.predict", "--model", str(model_dir), good,
+                                    str(tmp_path / "missing.png")), "not found")
