@@ -1,0 +1,274 @@
+"""Training-speed benchmark: `python -m kerascmp.bench [--quick]`.
+
+Measures, on this machine and in one invocation:
+  (a) the matmul ceiling in float32 and bfloat16;
+  (b) a plain baseline: the report's `main` model, `model.fit` on NumPy arrays with default settings;
+  (c) kerascmp's training path (`kerascmp.training.train_runs`) on the same work;
+and reports seconds per 50-epoch run, images/s, GFLOP/s, the fraction of the ceiling, and the ratio
+baseline / kerascmp. Each timed run is a fresh process (TensorFlow's thread settings are per process),
+and baseline and kerascmp runs alternate so that machine drift hits both alike. The same runs give the
+test comparison error of both paths, to show the speed-up leaves the results unchanged.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kerascmp import cli, defaults
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = "plain"
+KERASCMP = "kerascmp"
+ABLATIONS = {  # name: (worker mode, extra environment); each removes one ingredient of the fast path
+    "kerascmp float32": ("kerascmp_float32", {}),
+    "kerascmp, TF's default threads": (KERASCMP, {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}),
+}
+PACKED_ROUNDS = 5
+# TF's defaults for the baseline: 0 means "let TensorFlow choose", and stops kerascmp's own setting.
+DEFAULT_THREADS_ENV = {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}
+
+
+def training_flops_per_image() -> float:
+    """FLOPs to train the digit net on one image: forward, weight gradients, and input gradients
+    (all layers but the first, whose input needs none). Convolutions dominate; 2 FLOPs per MAC."""
+    conv1 = 2 * 12 * 12 * 32 * (3 * 3 * 1)
+    conv2 = 2 * 8 * 8 * 64 * (5 * 5 * 32)
+    dense = 2 * (256 * 200 + 200 * 10)
+    forward = conv1 + conv2 + dense
+    return forward + forward + (forward - conv1)
+
+
+def matmul_ceiling(size: int = 2048, repeats: int = 10) -> dict[str, float]:
+    """Best-of GFLOP/s of a square matmul, float32 and bfloat16."""
+    import tensorflow as tf
+
+    result = {}
+    for dtype in (tf.float32, tf.bfloat16):
+        a = tf.random.stateless_normal([size, size], seed=[1, 2], dtype=dtype)
+        product = tf.function(lambda: tf.matmul(a, a))
+        product()
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            product().numpy()
+            best = min(best, time.perf_counter() - start)
+        result[dtype.name] = 2 * size ** 3 / best / 1e9
+    return result
+
+
+def conv_profile(batch: int = 200, repeats: int = 20) -> dict[str, dict[str, float]]:
+    """Milliseconds per training step spent in the 5x5 convolution's three kernels, per precision."""
+    import tensorflow as tf
+
+    profile = {}
+    for dtype in (tf.float32, tf.bfloat16):
+        x = tf.random.stateless_normal([batch, 12, 12, 32], seed=[1, 2], dtype=dtype)
+        w = tf.random.stateless_normal([5, 5, 32, 64], seed=[3, 4], dtype=dtype)
+        g = tf.random.stateless_normal([batch, 8, 8, 64], seed=[5, 6], dtype=dtype)
+        kernels = {
+            "forward": lambda: tf.nn.conv2d(x, w, 1, "VALID"),
+            "backprop_input": lambda: tf.raw_ops.Conv2DBackpropInput(
+                input_sizes=[batch, 12, 12, 32], filter=w, out_backprop=g, strides=[1, 1, 1, 1], padding="VALID"),
+            "backprop_filter": lambda: tf.raw_ops.Conv2DBackpropFilter(
+                input=x, filter_sizes=[5, 5, 32, 64], out_backprop=g, strides=[1, 1, 1, 1], padding="VALID"),
+        }
+        timings = {}
+        for name, kernel in kernels.items():
+            fn = tf.function(kernel)
+            fn()
+            start = time.perf_counter()
+            for _ in range(repeats):
+                fn().numpy()
+            timings[name] = 1e3 * (time.perf_counter() - start) / repeats
+        profile[dtype.name] = timings
+    return profile
+
+
+def machine_name() -> str:
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.machine()
+    return f"{model}, {os.cpu_count()} cores"
+
+
+# ---- workers: one timed training run per process -------------------------------------------------------
+
+def worker(mode: str, seed: int, epochs: int, rounds: int) -> dict:
+    """Train `rounds` runs of `main` from `seed` the given way; returns seconds per run and test errors."""
+    from kerascmp.data import generate_pair_sets
+    from kerascmp.training import Hyperparameters, Run, train_runs
+
+    pair_sets = [generate_pair_sets(defaults.PAIRS, seed + r) for r in range(rounds)]
+    hparams = Hyperparameters.for_variant("main", epochs=epochs)
+    start = time.perf_counter()
+    if mode == BASELINE:
+        errors = [_plain_fit(train, test, hparams, seed + r) for r, (train, test) in enumerate(pair_sets)]
+    else:
+        precision = "float32" if mode == "kerascmp_float32" else defaults.PRECISION
+        runs = [Run("main", seed + r, Hyperparameters.for_variant("main", epochs=epochs, precision=precision),
+                    train, {"test": test}) for r, (train, test) in enumerate(pair_sets)]
+        errors = [run.errors["test_comparison"] for run in train_runs(runs, verbose=False)]
+    seconds = (time.perf_counter() - start) / rounds
+    return {"mode": mode, "seed": seed, "rounds": rounds, "epochs": epochs, "seconds_per_run": seconds,
+            "test_comparison_errors": errors}
+
+
+def _plain_fit(train, test, hparams, seed: int) -> float:
+    """What a Keras user writes first: compile, then fit on NumPy arrays, default settings."""
+    import keras
+
+    from kerascmp.models import build_model
+    from kerascmp.training import error_rates, loss_weights
+
+    keras.utils.set_random_seed(seed)
+    model = build_model("main")
+    model.compile(keras.optimizers.SGD(hparams.learning_rate),
+                  loss={name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in model.output},
+                  loss_weights=loss_weights(hparams.c_aux))
+    model.fit(train.pairs, {"comparison": train.target, "digit1": train.classes[:, 0],
+                            "digit2": train.classes[:, 1]},
+              batch_size=hparams.batch_size, epochs=hparams.epochs, verbose=0)
+    return error_rates(model.predict(test.pairs, batch_size=1000, verbose=0), test)["comparison"]
+
+
+def spawn(mode: str, seed: int, epochs: int, rounds: int = 1, env: dict | None = None) -> dict:
+    command = [sys.executable, "-m", "kerascmp.bench", "--worker", mode, "--seed", str(seed),
+               "--epochs", str(epochs), "--rounds", str(rounds)]
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=ROOT)
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark worker {mode} failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# ---- the report ---------------------------------------------------------------------------------------
+
+def describe(seconds: list[float], epochs: int, ceiling: dict[str, float], precision: str) -> dict:
+    per_run = statistics.median(seconds)
+    images = 2 * defaults.PAIRS * epochs
+    gflops = images * training_flops_per_image() / per_run / 1e9
+    return {"seconds_per_run": per_run, "images_per_s": images / per_run, "gflop_per_s": gflops,
+            "fraction_of_ceiling": gflops / ceiling[precision], "ceiling_precision": precision,
+            "samples": len(seconds)}
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        f"# Training benchmark ({report['date']}, {report['machine']})",
+        "",
+        f"Command: `{report['command']}`. One run = the report's `main` net, 1000 pairs, batch 100, "
+        f"{report['epochs']} epochs, timed end to end (build, fit, evaluate; median over runs).",
+        "",
+        f"Matmul ceiling: {report['ceiling']['float32']:.0f} GFLOP/s float32, "
+        f"{report['ceiling']['bfloat16']:.0f} GFLOP/s bfloat16.",
+        "",
+        f"| path | s / {report['epochs']}-epoch run | images/s | GFLOP/s | of ceiling | test comparison error % |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in report["paths"].items():
+        errors = row.get("test_comparison_errors") or []
+        error = (f"{statistics.mean(errors):.2f} ± {statistics.stdev(errors):.2f} (n={len(errors)})"
+                 if len(errors) > 1 else (f"{errors[0]:.2f} (n=1)" if errors else "–"))
+        lines.append(f"| {name} | {row['seconds_per_run']:.2f} | {row['images_per_s']:.0f} | "
+                     f"{row['gflop_per_s']:.0f} | {row['fraction_of_ceiling']:.0%} ({row['ceiling_precision']}) | "
+                     f"{error} |")
+    lines += ["", f"**Speed-up, baseline / kerascmp, alternating runs: {report['ratio']:.2f}×** "
+              f"(per-pair ratios: {', '.join(f'{r:.2f}' for r in report['pair_ratios'])})."]
+    if report.get("conv_profile"):
+        lines += ["", "Where a training step goes (batch of 200 images, the 5×5 convolution's kernels, ms):", "",
+                  "| precision | forward | backprop input | backprop filter | sum × 500 steps (s) |", "|---|---|---|---|---|"]
+        for precision, t in report["conv_profile"].items():
+            total = sum(t.values())
+            lines.append(f"| {precision} | {t['forward']:.2f} | {t['backprop_input']:.2f} | "
+                         f"{t['backprop_filter']:.2f} | {total * 500 / 1e3:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def build_parser() -> cli.ArgumentParser:
+    parser = cli.ArgumentParser(prog="python -m kerascmp.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one alternation of 10 epochs, no ablations (< 2 min)")
+    parser.add_argument("--repeats", type=cli.positive_int, help="alternating baseline/kerascmp pairs (default 5)")
+    parser.add_argument("--epochs", type=cli.positive_int, help="epochs per timed run (default 50)")
+    parser.add_argument("--output-dir", help="where results.json and results.md go "
+                        "(default benchmarks/results, or benchmarks/quick with --quick)")
+    parser.add_argument("--worker", help=argparse_hidden(), default=None)
+    parser.add_argument("--seed", type=cli.non_negative_int, default=0, help=argparse_hidden())
+    parser.add_argument("--rounds", type=cli.positive_int, default=1, help=argparse_hidden())
+    return parser
+
+
+def argparse_hidden():
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.worker == "ceiling":
+        print(json.dumps({"ceiling": matmul_ceiling(), "conv_profile": conv_profile()}))
+        return 0
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.seed, args.epochs or defaults.EPOCHS, args.rounds)))
+        return 0
+
+    repeats = args.repeats or (1 if args.quick else 5)
+    epochs = args.epochs or (10 if args.quick else defaults.EPOCHS)
+    output_dir = Path(args.output_dir or ROOT / "benchmarks" / ("quick" if args.quick else "results"))
+    started = time.time()
+    print("matmul ceiling and convolution profile (all cores) ...", flush=True)
+    kernels = spawn("ceiling", 0, 1, env=DEFAULT_THREADS_ENV)
+    ceiling = kernels["ceiling"]
+    print(f"  float32 {ceiling['float32']:.0f} GFLOP/s, bfloat16 {ceiling['bfloat16']:.0f} GFLOP/s")
+
+    samples = {BASELINE: [], KERASCMP: []}
+    for i in range(repeats):  # alternate, seed i for both: same pairs, same work
+        for mode, env in ((BASELINE, DEFAULT_THREADS_ENV), (KERASCMP, {})):
+            result = spawn(mode, i, epochs, env=env)
+            samples[mode].append(result)
+            print(f"  [{i + 1}/{repeats}] {mode:9s} {result['seconds_per_run']:6.2f} s for {epochs} epochs, "
+                  f"test comparison error {result['test_comparison_errors'][0]:.1f} %", flush=True)
+    pair_ratios = [b["seconds_per_run"] / k["seconds_per_run"] for b, k in zip(samples[BASELINE], samples[KERASCMP])]
+
+    def row(results, precision):
+        out = describe([r["seconds_per_run"] for r in results], epochs, ceiling, precision)
+        out["test_comparison_errors"] = [e for r in results for e in r["test_comparison_errors"]]
+        return out
+
+    paths = {"plain model.fit (baseline)": row(samples[BASELINE], "float32"),
+             f"kerascmp ({defaults.PRECISION})": row(samples[KERASCMP], defaults.PRECISION)}
+    if not args.quick:
+        result = spawn(KERASCMP, 100, epochs, rounds=PACKED_ROUNDS)
+        paths[f"kerascmp, {PACKED_ROUNDS} rounds packed in one model"] = row([result], defaults.PRECISION)
+        print(f"  packed x{PACKED_ROUNDS}: {result['seconds_per_run']:.2f} s per run", flush=True)
+        for name, (mode, env) in ABLATIONS.items():
+            result = spawn(mode, 0, epochs, env=env)
+            paths[name] = row([result], "float32" if "float32" in mode else defaults.PRECISION)
+            print(f"  {name}: {result['seconds_per_run']:.2f} s", flush=True)
+
+    report = {
+        "command": "python -m kerascmp.bench" + (" --quick" if args.quick else "")
+                   + (f" --repeats {args.repeats}" if args.repeats else "") + (f" --epochs {args.epochs}" if args.epochs else ""),
+        "date": time.strftime("%Y-%m-%d"), "machine": machine_name(),
+        "epochs": epochs, "ceiling": ceiling, "paths": paths,
+        "ratio": statistics.median(pair_ratios), "pair_ratios": pair_ratios,
+        "training_flops_per_image": training_flops_per_image(),
+        "conv_profile": kernels["conv_profile"],
+    }
+    report["wall_s"] = time.time() - started
+    cli.atomic_write_json(output_dir / "results.json", report)
+    cli.atomic_write_text(output_dir / "results.md", markdown(report))
+    print(markdown(report))
+    print(f"written to {output_dir}/results.json and results.md ({report['wall_s']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run_main(main)
