@@ -97,16 +97,27 @@ def _draw_pairs(images: np.ndarray, labels: np.ndarray, n: int, rng: np.random.G
     return PairSet(images[index], comparison_target(classes), classes)
 
 
+def _check_pairs(n: int, split: str) -> None:
+    if not 1 <= n <= max_pairs(split):
+        raise ValueError(f"pairs must be between 1 and {max_pairs(split)} "
+                         f"(MNIST-{split} has {MNIST_SIZES[split]} images), got {n}")
+
+
 def generate_pair_sets(n: int = 1000, seed: int = 0, data_dir: str | None = None,
                        download: bool = False) -> tuple[PairSet, PairSet]:
     """Train pairs from MNIST-train and test pairs from MNIST-test, n each, no image reused within a set."""
-    for split in ("train", "test"):
-        if not 1 <= n <= max_pairs(split):
-            raise ValueError(f"pairs must be between 1 and {max_pairs('test')} "
-                             f"(MNIST-test has {MNIST_SIZES['test']} images), got {n}")
+    _check_pairs(n, "test")
     mnist = load_mnist(None if data_dir is None else str(data_dir), download)
     rng = np.random.default_rng(seed)
     return _draw_pairs(*mnist["train"], n, rng), _draw_pairs(*mnist["test"], n, rng)
+
+
+def generate_training_pairs(n: int = 1000, seed: int = 0, data_dir: str | None = None,
+                            download: bool = False) -> PairSet:
+    """The training half of `generate_pair_sets(n, seed)`, without drawing test pairs: for tuning."""
+    _check_pairs(n, "train")
+    mnist = load_mnist(None if data_dir is None else str(data_dir), download)
+    return _draw_pairs(*mnist["train"], n, np.random.default_rng(seed))
 
 
 def train_validation_split(pairs: PairSet, seed: int,

@@ -148,4 +148,5 @@ def comparator_of(model: keras.Model) -> keras.Model:
 
 
 def output_names(variant: str) -> tuple[str, ...]:
+    """The model's outputs, in order."""
     return ("comparison", "digit1", "digit2") if get_variant(variant).has_digit_heads else ("comparison",)

@@ -129,10 +129,11 @@ def train_runs(runs: list[Run], verbose: bool = True, validation_freq: int = 1, 
     start = time.perf_counter()
     with precision_policy(hp.precision):
         for i, run in enumerate(runs):
-            make_deterministic(run.seed)  # each run's initialisation depends on its own seed only
-            run.model = build_model(run.variant, run.hparams.paper_relu, name=f"{run.variant}_{i}")
+            if run.model is None:  # a caller may hand in a model it built (KerasTuner's build(hp))
+                make_deterministic(run.seed)  # each run's initialisation depends on its own seed only
+                run.model = build_model(run.variant, run.hparams.paper_relu, name=f"{run.variant}_{i}")
         if spec.separate_training:
-            _train_separately(runs, verbose, label)
+            _train_separately(runs, verbose, label, validation_freq)
         else:
             jobs = [Job(model=run.model, x=run.train.pairs, y=_targets(run.train),
                         loss_weights=_loss_weights_for(run), learning_rate=run.hparams.learning_rate,
@@ -159,7 +160,7 @@ def _loss_weights_for(run: Run) -> dict[str, float]:
     return loss_weights(run.hparams.c_aux)
 
 
-def _train_separately(runs: list[Run], verbose: bool, label: str) -> None:
+def _train_separately(runs: list[Run], verbose: bool, label: str, validation_freq: int) -> None:
     """Stage 1: the digit net on the 2N training digits. Stage 2: the comparator on the frozen digit net.
 
     The frozen net is deterministic, so stage 2 trains on its cached logits: the same updates as feeding
@@ -175,16 +176,19 @@ def _train_separately(runs: list[Run], verbose: bool, label: str) -> None:
                           learning_rate=run.hparams.learning_rate, seed=run.seed))
     fit_packed(stage1, hp.epochs, hp.batch_size, verbose=verbose, label=f"{label} stage 1/2: digit net".strip())
 
+    def digit_codes(run: Run, pairs: PairSet) -> np.ndarray:
+        logits = predict(run.model, pairs.pairs)
+        return np.stack([logits["digit1"], logits["digit2"]], axis=1)
+
     stage2 = []
     for run in runs:
-        digit_net = digit_nets(run.model)[0]
-        digit_net.trainable = False
-        logits = predict(run.model, run.train.pairs)
-        codes = np.stack([logits["digit1"], logits["digit2"]], axis=1)
-        stage2.append(Job(model=comparator_of(run.model), x=codes, y={"comparison": run.train.target},
-                          loss_weights={"comparison": 1.0}, learning_rate=run.hparams.learning_rate,
-                          seed=run.seed))
-    fit_packed(stage2, hp.epochs, hp.batch_size, verbose=verbose, label=f"{label} stage 2/2: comparator".strip())
+        digit_nets(run.model)[0].trainable = False
+        monitor = (digit_codes(run, run.monitor), {"comparison": run.monitor.target}) if run.monitor else None
+        stage2.append(Job(model=comparator_of(run.model), x=digit_codes(run, run.train),
+                          y={"comparison": run.train.target}, loss_weights={"comparison": 1.0},
+                          learning_rate=run.hparams.learning_rate, seed=run.seed, validation=monitor))
+    fit_packed(stage2, hp.epochs, hp.batch_size, validation_freq, verbose,
+               label=f"{label} stage 2/2: comparator".strip())
     for run, first, second in zip(runs, stage1, stage2):
         run.history = {"digit_error": first.history.get("digit_error", []), **second.history}
 

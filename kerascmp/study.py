@@ -1,0 +1,175 @@
+"""Reproduce the report's results table: `python -m kerascmp.study --variants all --rounds 10`.
+
+Every (variant, round) trains with the variant's defaults (kerascmp/defaults.py) and is stored in
+`<output-dir>/rounds.jsonl` the moment it finishes; a rerun of the same command skips what is stored.
+Round r of every variant uses the same pairs (data seed = seed + r), so variants are compared on equal
+data; initialisation and shuffling get a seed of their own per (variant, round).
+Outputs: rounds.jsonl, study.json, table.csv, table.md, learning_curves.png, comparison.png.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kerascmp import cli, defaults
+from kerascmp.data import max_pairs
+from kerascmp.models import VARIANT_NAMES
+
+EXTRA_ROWS = {"main_paper_relu": ("main", True)}  # row: (variant, paper_relu)
+ROWS = {**{name: (name, False) for name in VARIANT_NAMES}, **EXTRA_ROWS}
+HELD_OUT_EVERY = 5  # epochs between held-out evaluations for the learning curves (cheap, not free)
+DEFAULT_PACK = 5
+
+
+def parse_rows(text: str) -> list[str]:
+    names = []
+    for name in (n.strip() for n in text.split(",") if n.strip()):
+        expanded = list(VARIANT_NAMES) if name == "all" else [name]
+        for row in expanded:
+            if row not in ROWS:
+                raise cli.UsageError(f"unknown variant {row!r}; choose from all, {', '.join(ROWS)}")
+            if row not in names:
+                names.append(row)
+    if not names:
+        raise cli.UsageError("--variants is empty")
+    return names
+
+
+def run_seed(seed: int, row: str, round_index: int) -> int:
+    """A seed of its own for each (row, round), stable whatever subset of rows is run."""
+    state = np.random.SeedSequence([seed, list(ROWS).index(row), round_index]).generate_state(1)[0]
+    return int(state % 2**31)
+
+
+def build_parser() -> cli.ArgumentParser:
+    parser = cli.ArgumentParser(prog="python -m kerascmp.study", description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default="all", help=f"'all' (the six variants) or a comma list of: "
+                        f"{', '.join(ROWS)} (main_paper_relu: main with the report's ReLU on the logits)")
+    parser.add_argument("--rounds", type=cli.positive_int, default=10)
+    parser.add_argument("--seed", type=cli.non_negative_int, default=0)
+    parser.add_argument("--epochs", type=cli.positive_int, default=defaults.EPOCHS)
+    parser.add_argument("--pairs", type=cli.positive_int, default=defaults.PAIRS)
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default=defaults.PRECISION)
+    parser.add_argument("--pack", type=cli.positive_int, default=DEFAULT_PACK,
+                        help=f"rounds trained together in one packed model (default {DEFAULT_PACK}); "
+                        "an interrupted run loses at most one pack")
+    cli.add_data_arguments(parser)
+    parser.add_argument("--output-dir", default="results")
+    parser.add_argument("--overwrite", action="store_true", help="discard stored rounds and start afresh")
+    return parser
+
+
+# ---- storage ------------------------------------------------------------------------------------------
+
+def load_rounds(path: Path) -> list[dict]:
+    """Stored rounds; a line cut short by a kill is dropped (and the file repaired before appending)."""
+    if not path.exists():
+        return []
+    records, intact = [], True
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            intact = False
+    if not intact:
+        cli.atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in records))
+    return records
+
+
+def append_round(path: Path, record: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+        f.flush()
+        import os
+
+        os.fsync(f.fileno())
+
+
+def check_settings(output_dir: Path, settings: dict, overwrite: bool) -> None:
+    """A directory holds one study: refuse to mix rounds made with other settings."""
+    path = output_dir / "study.json"
+    if overwrite and output_dir.exists():
+        for name in ("rounds.jsonl", "study.json"):
+            (output_dir / name).unlink(missing_ok=True)
+    if path.exists():
+        stored = json.loads(path.read_text())
+        if stored != settings:
+            changed = ", ".join(f"{k} {stored.get(k)} -> {v}" for k, v in settings.items() if stored.get(k) != v)
+            raise cli.UsageError(f"{output_dir} holds a study with other settings ({changed}); "
+                                 "use another --output-dir, or --overwrite to discard it")
+    else:
+        cli.atomic_write_json(path, settings)
+
+
+# ---- the run ------------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    rows = parse_rows(args.variants)
+    if args.pairs > max_pairs("test"):
+        raise cli.UsageError(f"--pairs {args.pairs}: MNIST-test gives at most {max_pairs('test')} disjoint pairs")
+    output_dir = Path(args.output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise cli.UsageError(f"--output-dir {output_dir} is a file")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    settings = {"seed": args.seed, "epochs": args.epochs, "pairs": args.pairs, "precision": args.precision}
+    check_settings(output_dir, settings, args.overwrite)
+
+    from kerascmp import export, study_report
+    from kerascmp.data import generate_pair_sets
+    from kerascmp.training import Hyperparameters, Run, summarize, train_runs
+
+    rounds_path = output_dir / "rounds.jsonl"
+    stored = load_rounds(rounds_path)
+    done = {(r["row"], r["round"]) for r in stored}
+    todo = {row: [i for i in range(args.rounds) if (row, i) not in done] for row in rows}
+    total = sum(len(v) for v in todo.values())
+    skipped = len(rows) * args.rounds - total
+    print(f"study: {len(rows)} variant(s) x {args.rounds} rounds, {args.epochs} epochs, {args.pairs} pairs, "
+          f"{args.precision}; {skipped} round(s) already stored in {rounds_path}, {total} to train")
+    title = f"{args.rounds} rounds, {args.epochs} epochs, {args.pairs} pairs"
+    versions = export.package_versions()
+    started, trained = time.perf_counter(), 0
+
+    for v, row in enumerate(rows, start=1):
+        variant, paper_relu = ROWS[row]
+        hparams = Hyperparameters.for_variant(variant, epochs=args.epochs, paper_relu=paper_relu,
+                                              precision=args.precision)
+        for start in range(0, len(todo[row]), args.pack):
+            chunk = todo[row][start:start + args.pack]
+            runs = []
+            for i in chunk:
+                train, test = generate_pair_sets(args.pairs, args.seed + i, args.data_dir, args.download)
+                runs.append(Run(variant, run_seed(args.seed, row, i), hparams, train, {"test": test}, monitor=test))
+            label = (f"[variant {v}/{len(rows)} {row}] rounds {chunk[0] + 1}-{chunk[-1] + 1}/{args.rounds}"
+                     if len(chunk) > 1 else f"[variant {v}/{len(rows)} {row}] round {chunk[0] + 1}/{args.rounds}")
+            train_runs(runs, validation_freq=HELD_OUT_EVERY, label=label)
+            for i, run in zip(chunk, runs):
+                record = {"row": row, "variant": variant, "round": i, "seed": run.seed, "data_seed": args.seed + i,
+                          "hyperparameters": dataclasses.asdict(hparams), "pairs": args.pairs,
+                          "errors": run.errors, "history": run.history, "history_val_every": HELD_OUT_EVERY,
+                          "wall_s": run.wall_s, "packages": versions}
+                append_round(rounds_path, record)
+                stored.append(record)
+            trained += len(chunk)
+            mean, std = summarize([r["errors"]["test_comparison"] for r in stored if r["row"] == row])
+            eta = (time.perf_counter() - started) / trained * (total - trained)
+            print(f"[variant {v}/{len(rows)} {row}] {sum(r['row'] == row for r in stored)}/{args.rounds} rounds: "
+                  f"test comparison error {mean:.2f}" + (f" ± {std:.2f}" if std is not None else "") +
+                  f" %  | {trained}/{total} trained, ETA {eta / 60:.1f} min", flush=True)
+        study_report.write_outputs([r for r in stored if r["row"] in rows], output_dir, title)
+
+    study_report.write_outputs([r for r in stored if r["row"] in rows], output_dir, title)
+    wall = time.perf_counter() - started
+    print(study_report.table_markdown(study_report.summary_table([r for r in stored if r["row"] in rows])))
+    print(f"trained {trained} round(s) in {wall / 60:.1f} min; outputs in {output_dir}/")
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run_main(main)

@@ -1,0 +1,140 @@
+"""`python -m tuning.search`: a tiny grid end to end, resume after a real kill, chief + workers."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, assert_clean_failure, run_module
+
+TINY = ["--lr", "0.01,0.1", "--c-aux", "0,0.25", "--rounds", "1", "--epochs", "1", "--pairs", "200"]
+
+
+def rows(project_dir: Path) -> list[dict]:
+    with open(project_dir / "trials.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def trial_points(project_dir: Path) -> list[tuple]:
+    """(lr, c_aux) of every trial KerasTuner saved, completed or not."""
+    points = []
+    for path in project_dir.glob("trial_*/trial.json"):
+        trial = json.loads(path.read_text())
+        values = trial["hyperparameters"]["values"]
+        points.append((values["learning_rate"], values.get("c_aux"), trial["status"]))
+    return sorted(points)
+
+
+def assert_grid_done_once(project_dir: Path) -> None:
+    points = trial_points(project_dir)
+    assert [(lr, c) for lr, c, _ in points] == [(0.01, 0.0), (0.01, 0.25), (0.1, 0.0), (0.1, 0.25)]
+    assert all(status == "COMPLETED" for *_, status in points)
+    assert len(rows(project_dir)) == 4
+
+
+def test_tiny_grid_end_to_end(tmp_path):
+    result = run_module("tuning.search", *TINY, "--project-dir", str(tmp_path / "x"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "trial 4 of 4" in result.stdout and "search done" in result.stdout
+    project = tmp_path / "x"
+    assert_grid_done_once(project)
+    table = rows(project)
+    assert {r["rounds"] for r in table} == {"1"}
+    assert all(0 <= float(r["val_comparison_error_mean"]) <= 100 for r in table)
+    best = json.loads((project / "best.json").read_text())["best"]
+    assert best["val_comparison_error_mean"] == min(float(r["val_comparison_error_mean"]) for r in table)
+    for figure in ("figure2.png", "figure3.png"):
+        assert (project / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list((project / "tensorboard").rglob("events.out.tfevents.*"))
+
+
+def test_rounds_give_a_std_per_point(tmp_path):
+    result = run_module("tuning.search", "--variant", "fc_baseline", "--lr", "0.05", "--rounds", "2",
+                        "--epochs", "1", "--pairs", "100", "--project-dir", str(tmp_path / "fc"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (row,) = rows(tmp_path / "fc")
+    assert row["c_aux"] == "" and row["rounds"] == "2" and row["val_comparison_error_std"] != ""
+    assert row["val_digit1_error_mean"] == ""  # no digit heads
+
+
+def start_search(project_dir, *extra, env=None):
+    return subprocess.Popen([sys.executable, "-m", "tuning.search", *TINY, "--epochs", "3", "--pairs", "400",
+                             "--project-dir", str(project_dir), *extra],
+                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for(condition, timeout=240):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def running_trials(project_dir: Path) -> int:
+    return sum(status == "RUNNING" for *_, status in trial_points(project_dir))
+
+
+def test_resume_after_kill_runs_every_point_exactly_once(tmp_path):
+    project = tmp_path / "killed"
+    search = start_search(project)
+    # Kill -9 in the middle of the second trial: one point done, one in flight.
+    wait_for(lambda: (project / "trials.csv").exists() and len(rows(project)) == 1 and running_trials(project) == 1)
+    search.send_signal(signal.SIGKILL)
+    search.wait()
+    assert len(rows(project)) == 1
+
+    result = run_module("tuning.search", *TINY, "--epochs", "3", "--pairs", "400", "--project-dir", str(project))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_grid_done_once(project)
+    # And once more: nothing left to do, nothing repeated.
+    again = run_module("tuning.search", *TINY, "--epochs", "3", "--pairs", "400", "--project-dir", str(project))
+    assert again.returncode == 0 and "trial " not in again.stdout.replace("trials.csv", "")
+    assert_grid_done_once(project)
+
+
+def test_chief_and_two_workers_on_loopback(tmp_path):
+    result = run_module("tuning.search", *TINY, "--project-dir", str(tmp_path / "dist"), "--workers", "2",
+                        timeout=420)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_grid_done_once(tmp_path / "dist")
+
+
+def test_a_worker_killed_mid_trial_is_restarted_and_recovers_its_trial(tmp_path):
+    project = tmp_path / "recover"
+    launcher = start_search(project, "--workers", "1")
+    wait_for(lambda: running_trials(project) == 1)
+    import psutil
+
+    workers = [p for p in psutil.Process(launcher.pid).children()
+               if "worker0" in p.environ().get("KERASTUNER_TUNER_ID", "")]
+    assert len(workers) == 1
+    workers[0].send_signal(signal.SIGKILL)
+    assert launcher.wait(timeout=420) == 0
+    assert_grid_done_once(project)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr", "0.1,-1"], "> 0"),
+    (["--lr", "0.1,0.1"], "repeats"),
+    (["--c-aux", "0.2,0.9"], "[0, 0.5]"),
+    (["--rounds", "0"], ">= 1"),
+    (["--variant", "lenet"], "unknown variant"),
+    (["--pairs", "2"], "between 5"),
+])
+def test_bad_flags_give_a_clear_error(args, message, tmp_path):
+    assert_clean_failure(run_module("tuning.search", *args, "--project-dir", str(tmp_path / "bad")), message)
+
+
+def test_other_settings_in_the_same_project_dir_are_refused(tmp_path):
+    project = tmp_path / "same"
+    project.mkdir()
+    (project / "search.json").write_text(json.dumps({"variant": "main"}))
+    assert_clean_failure(run_module("tuning.search", *TINY, "--project-dir", str(project)), "other settings")

@@ -1,0 +1,125 @@
+"""The search's outputs, rebuilt from the saved trials after every finished trial:
+trials.csv, best.json, figure2.png, figure3.png, and TensorBoard HParams logs."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+from kerascmp.cli import atomic_save_figure, atomic_write_json, atomic_write_text
+
+ERRORS = ("comparison", "digit1", "digit2")
+COLUMNS = ["trial_id", "learning_rate", "c_aux", "rounds"] + [
+    f"val_{o}_error_{stat}" for o in ERRORS for stat in ("mean", "std")]
+
+
+def completed_points(project_dir: Path) -> list[dict]:
+    """One dict per COMPLETED trial: hyperparameters, rounds, and mean/std of each validation error."""
+    points = []
+    for path in sorted(project_dir.glob("trial_*/trial.json")):
+        try:
+            trial = json.loads(path.read_text())
+        except (json.JSONDecodeError, OSError):
+            continue  # being written right now; the next rebuild picks it up
+        if trial.get("status") != "COMPLETED":
+            continue
+        metrics = {name: entry["observations"][-1]["value"][0]
+                   for name, entry in trial["metrics"]["metrics"].items() if entry["observations"]}
+        values = trial["hyperparameters"]["values"]
+        point = {"trial_id": trial["trial_id"], "learning_rate": values["learning_rate"],
+                 "c_aux": values.get("c_aux"), "rounds": int(metrics.get("rounds", 0))}
+        for output in ERRORS:
+            point[f"val_{output}_error_mean"] = metrics.get(f"val_{output}_error")
+            point[f"val_{output}_error_std"] = metrics.get(f"val_{output}_error_std")
+        points.append(point)
+    return sorted(points, key=lambda p: (p["learning_rate"], p["c_aux"] or 0.0))
+
+
+def trials_csv(points: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for point in points:
+        writer.writerow({k: ("" if point[k] is None else point[k]) for k in COLUMNS})
+    return buffer.getvalue()
+
+
+def best_point(points: list[dict]) -> dict | None:
+    return min(points, key=lambda p: p["val_comparison_error_mean"], default=None)
+
+
+def best_per_c_aux(points: list[dict]) -> list[dict]:
+    """Figure 2's points: for each c_aux, the learning rate with the lowest mean validation comparison error."""
+    by_c = {}
+    for point in points:
+        key = point["c_aux"]
+        if key not in by_c or point["val_comparison_error_mean"] < by_c[key]["val_comparison_error_mean"]:
+            by_c[key] = point
+    return [by_c[c] for c in sorted(by_c, key=lambda c: c or 0.0)]
+
+
+def _figure(points: list[dict], error: str, path: Path, title: str, ylabel: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tunes_c_aux = any(p["c_aux"] is not None for p in points)
+    shown = best_per_c_aux(points) if tunes_c_aux else points
+    labels = [f"{p['c_aux']:g}" for p in shown] if tunes_c_aux else [f"{p['learning_rate']:g}" for p in shown]
+    means = [p[f"val_{error}_error_mean"] for p in shown]
+    stds = [p[f"val_{error}_error_std"] or 0.0 for p in shown]
+    best = best_point(points)
+    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(shown) + 2), 4.8))
+    colors = ["C1" if p is best else "C0" for p in shown]
+    bars = ax.bar(range(len(shown)), means, yerr=stds, capsize=4, color=colors)
+    if tunes_c_aux:
+        for bar, p in zip(bars, shown):
+            ax.annotate(f"lr {p['learning_rate']:g}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=7, rotation=90)
+    ax.set_xticks(range(len(shown)), labels)
+    ax.set_xlabel("c_aux (each bar: its best learning rate)" if tunes_c_aux else "learning rate")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, max(m + s for m, s in zip(means, stds)) * 1.25 + 1)
+    ax.set_title(title + "\norange: best point overall; error bars: std over rounds", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    atomic_save_figure(fig, path)
+
+
+def write_outputs(project_dir: Path, settings: dict) -> dict | None:
+    """Rewrite every output from the trials saved so far; returns the best point."""
+    points = completed_points(project_dir)
+    atomic_write_text(project_dir / "trials.csv", trials_csv(points))
+    best = best_point(points)
+    if best is None:
+        return None
+    atomic_write_json(project_dir / "best.json", {"best": best, "points_done": len(points), "search": settings})
+    what = f"{settings['variant']}, {points[0]['rounds']} rounds per point, {settings['epochs']} epochs"
+    _figure(points, "comparison", project_dir / "figure2.png",
+            f"Validation comparison error, best learning rate per c_aux ({what})", "validation comparison error (%)")
+    if best["val_digit1_error_mean"] is not None:  # the FC baseline has no digit heads
+        _figure(points, "digit1", project_dir / "figure3.png",
+                f"Validation digit-1 error at figure 2's points ({what})", "validation digit-1 error (%)")
+    return best
+
+
+def write_tensorboard(log_dir: Path, trial_id: str, hparams: dict, metrics: dict, grid: dict) -> None:
+    """One HParams session per trial, so TensorBoard's HParams dashboard shows the grid."""
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hp_api
+
+    config_writer = tf.summary.create_file_writer(str(log_dir))
+    with config_writer.as_default():
+        hp_api.hparams_config(
+            hparams=[hp_api.HParam(name, hp_api.Discrete(values)) for name, values in grid.items()],
+            metrics=[hp_api.Metric(name, display_name=name) for name in metrics if not math.isnan(metrics[name])],
+        )
+    writer = tf.summary.create_file_writer(str(log_dir / f"trial_{trial_id}"))
+    with writer.as_default():
+        hp_api.hparams(hparams, trial_id=trial_id)
+        for name, value in metrics.items():
+            tf.summary.scalar(name, float(value), step=0)
+    writer.flush()
+    config_writer.flush()
