@@ -81,6 +81,7 @@ def build_digit_net(name: str = "digit_net") -> keras.Model:
     return keras.Model(image, logits, name=name)
 
 
+@keras.saving.register_keras_serializable(package="kerascmp")
 class OneHotArgmax(layers.Layer):
     """Noise removal: replaces digit logits by the one-hot vector of their argmax.
 

@@ -45,12 +45,13 @@ def _key(replica: int, output: str) -> str:
     return f"r{replica}_{output}"
 
 
-def pack(jobs: list[Job]) -> keras.Model:
-    """One functional model: input `x{r}` feeds replica r; outputs are `r{r}_{output}`."""
+def pack(jobs: list[Job], replicas: list[keras.Model] | None = None) -> keras.Model:
+    """One functional model: input `x{r}` feeds replica r (default: the job's model); outputs `r{r}_{output}`."""
     inputs, outputs = {}, {}
     for r, job in enumerate(jobs):
-        inputs[f"x{r}"] = keras.Input(job.model.input_shape[1:], name=f"x{r}")
-        for name, tensor in job.model(inputs[f"x{r}"]).items():
+        replica = replicas[r] if replicas else job.model
+        inputs[f"x{r}"] = keras.Input(replica.input_shape[1:], name=f"x{r}")
+        for name, tensor in replica(inputs[f"x{r}"]).items():
             if name in job.loss_weights:
                 outputs[_key(r, name)] = keras.layers.Identity(name=_key(r, name), dtype="float32")(tensor)
     return keras.Model(inputs, outputs, name="packed")
@@ -108,10 +109,10 @@ class EpochProgress(keras.callbacks.Callback):
         self.bar.update(epoch + 1, values=values, finalize=epoch + 1 == self.epochs)
 
 
-def compile_packed(jobs: list[Job], steps_per_epoch: int) -> keras.Model:
+def compile_packed(jobs: list[Job], steps_per_epoch: int, replicas: list[keras.Model] | None = None) -> keras.Model:
     """The packed model, compiled: plain SGD on the weighted sum of every replica's losses."""
     base_lr = max(job.learning_rate for job in jobs)
-    model = pack(jobs)
+    model = pack(jobs, replicas)
     model.compile(
         optimizer=keras.optimizers.SGD(base_lr),
         loss={_key(r, name): keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -131,15 +132,43 @@ def _monitored(job: Job) -> list[str]:
     return [name for name in ("comparison", "digit") if name in job.loss_weights][:1]
 
 
+# Compiled packed models by configuration. Tracing the training step costs ~1.5 s, a sixth of a run, so
+# rounds of one configuration reuse it: the round's fresh weights are copied into a cached replica, trained,
+# and copied back. The cache holds clones, never a caller's model.
+_compiled: dict[tuple, tuple[keras.Model, list[keras.Model]]] = {}
+MAX_CACHED = 4
+
+
+def _compiled_model(jobs: list[Job], steps: int, cache_key) -> tuple[keras.Model, list[keras.Model]]:
+    if cache_key is None:
+        return compile_packed(jobs, steps), [job.model for job in jobs]
+    if cache_key not in _compiled:
+        if len(_compiled) >= MAX_CACHED:
+            _compiled.pop(next(iter(_compiled)))
+        replicas = [keras.models.clone_model(job.model) for job in jobs]
+        _compiled[cache_key] = compile_packed(jobs, steps, replicas), replicas
+    return _compiled[cache_key]
+
+
 def fit_packed(jobs: list[Job], epochs: int, batch_size: int, validation_freq: int = 1,
-               verbose: bool = True, label: str = "") -> None:
-    """Train all jobs together; fills each job's `history` with per-epoch error rates (%)."""
+               verbose: bool = True, label: str = "", cache_key=None) -> None:
+    """Train all jobs together; fills each job's `history` with per-epoch error rates (%).
+
+    `cache_key` names the configuration (everything that shapes the graph besides the data and weights):
+    calls with an equal key reuse one compiled model.
+    """
     n = len(jobs[0].x)
     if any(len(job.x) != n for job in jobs):
         raise ValueError("packed jobs must have the same number of training examples")
     steps = math.ceil(n / batch_size)
-    model = compile_packed(jobs, steps)
     has_validation = all(job.validation is not None for job in jobs)
+    if cache_key is not None:
+        cache_key = (cache_key, len(jobs), n, batch_size, has_validation)
+    model, replicas = _compiled_model(jobs, steps, cache_key)
+    for replica, job in zip(replicas, jobs):
+        if replica is not job.model:
+            replica.set_weights(job.model.get_weights())
+    model.optimizer.iterations.assign(0)
     history = model.fit(
         _training_dataset(jobs, epochs, batch_size),
         epochs=epochs,
@@ -150,6 +179,9 @@ def fit_packed(jobs: list[Job], epochs: int, batch_size: int, validation_freq: i
         shuffle=False,  # the dataset shuffles, per replica
         verbose=0,
     ).history
+    for replica, job in zip(replicas, jobs):
+        if replica is not job.model:
+            job.model.set_weights(replica.get_weights())
     single_output = len(model.outputs) == 1  # Keras then drops the output prefix from metric names
     for r, job in enumerate(jobs):
         for prefix in ("", "val_"):

@@ -140,7 +140,8 @@ def train_runs(runs: list[Run], verbose: bool = True, validation_freq: int = 1, 
                         seed=run.seed,
                         validation=(run.monitor.pairs, _targets(run.monitor)) if run.monitor else None)
                     for run in runs]
-            fit_packed(jobs, hp.epochs, hp.batch_size, validation_freq, verbose, label)
+            fit_packed(jobs, hp.epochs, hp.batch_size, validation_freq, verbose, label,
+                       cache_key=_configuration(runs, "joint", [job.loss_weights for job in jobs]))
             for run, job in zip(runs, jobs):
                 run.history = job.history
     wall_s = (time.perf_counter() - start) / len(runs)
@@ -148,6 +149,13 @@ def train_runs(runs: list[Run], verbose: bool = True, validation_freq: int = 1, 
         run.wall_s = wall_s
         run.errors = evaluate(run)
     return runs
+
+
+def _configuration(runs: list[Run], stage: str, weights: list[dict] | None = None) -> tuple:
+    """What shapes a stage's training graph, as a cache key for `fit_packed`."""
+    return (stage, runs[0].variant, runs[0].hparams.precision, runs[0].hparams.batch_size,
+            tuple((run.hparams.paper_relu, run.hparams.learning_rate) for run in runs),
+            tuple(tuple(sorted(w.items())) for w in weights or []))
 
 
 def _targets(pairs: PairSet) -> dict[str, np.ndarray]:
@@ -174,7 +182,8 @@ def _train_separately(runs: list[Run], verbose: bool, label: str, validation_fre
         wrapper = keras.Model(digit_net.input, {"digit": digit_net.output}, name=f"{run.model.name}_digits")
         stage1.append(Job(model=wrapper, x=digits, y={"digit": classes}, loss_weights={"digit": 1.0},
                           learning_rate=run.hparams.learning_rate, seed=run.seed))
-    fit_packed(stage1, hp.epochs, hp.batch_size, verbose=verbose, label=f"{label} stage 1/2: digit net".strip())
+    fit_packed(stage1, hp.epochs, hp.batch_size, verbose=verbose, label=f"{label} stage 1/2: digit net".strip(),
+               cache_key=_configuration(runs, "digits"))
 
     def digit_codes(run: Run, pairs: PairSet) -> np.ndarray:
         logits = predict(run.model, pairs.pairs)
@@ -188,7 +197,7 @@ def _train_separately(runs: list[Run], verbose: bool, label: str, validation_fre
                           y={"comparison": run.train.target}, loss_weights={"comparison": 1.0},
                           learning_rate=run.hparams.learning_rate, seed=run.seed, validation=monitor))
     fit_packed(stage2, hp.epochs, hp.batch_size, validation_freq, verbose,
-               label=f"{label} stage 2/2: comparator".strip())
+               label=f"{label} stage 2/2: comparator".strip(), cache_key=_configuration(runs, "comparator"))
     for run, first, second in zip(runs, stage1, stage2):
         run.history = {"digit_error": first.history.get("digit_error", []), **second.history}
 

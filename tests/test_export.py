@@ -79,3 +79,15 @@ def test_fc_baseline_exports_without_digit_outputs(tiny_pairs, tmp_path):
 
     outputs = tf.saved_model.load(str(tmp_path / "fc")).signatures["serving_default"].structured_outputs
     assert set(outputs) == {"p_first_leq_second", "first_leq_second"}
+
+
+def test_keras_file_reloads_with_its_custom_layer(tiny_pairs, tmp_path):
+    import keras
+
+    run = Run("separate_noise_removal", 0, Hyperparameters.for_variant("separate_noise_removal", epochs=1,
+                                                                       precision="float32"), tiny_pairs[0])
+    train_runs([run], verbose=False)
+    export.export_model(run.model, tmp_path / "snr", export.run_metadata(run))
+    reloaded = keras.models.load_model(tmp_path / "snr.keras")
+    pairs = tiny_pairs[1].pairs[:32]
+    np.testing.assert_allclose(reloaded(pairs)["comparison"], run.model(pairs)["comparison"], atol=1e-5)

@@ -92,3 +92,13 @@ def test_bad_hyperparameters_are_refused(tiny_pairs):
     for bad in ({"c_aux": 0.7}, {"learning_rate": 0.0}, {"precision": "float8"}):
         with pytest.raises(ValueError):
             train_runs([tiny_run("main", tiny_pairs, **bad)], verbose=False)
+
+
+def test_reused_compiled_model_never_aliases_a_finished_run(tiny_pairs):
+    """Rounds of one configuration share a compiled model; each run's own model keeps its own weights."""
+    first = train_runs([tiny_run("noise_removal", tiny_pairs, seed=1)], verbose=False)[0]
+    kept = [w.copy() for w in first.model.get_weights()]
+    second = train_runs([tiny_run("noise_removal", tiny_pairs, seed=2)], verbose=False)[0]
+    for a, b in zip(kept, first.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first.model.get_weights()[0], second.model.get_weights()[0])

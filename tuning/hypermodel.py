@@ -46,7 +46,7 @@ class ComparisonHyperModel(keras_tuner.HyperModel):
 
     Round r draws its training pairs and its train/validation split from seed + r, the same at every grid
     point, so points are compared on equal data. Only the validation split is evaluated: the test pairs
-    are never drawn. The repetitions are packed into one model (kerascmp.packing) for speed.
+    are never drawn.
     """
 
     def __init__(self, settings: SearchSettings):
