@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
+import os
 import time
 from pathlib import Path
 
@@ -23,7 +23,6 @@ from kerascmp.models import VARIANT_NAMES
 EXTRA_ROWS = {"main_paper_relu": ("main", True)}  # row: (variant, paper_relu)
 ROWS = {**{name: (name, False) for name in VARIANT_NAMES}, **EXTRA_ROWS}
 HELD_OUT_EVERY = 5  # epochs between held-out evaluations for the learning curves (cheap, not free)
-DEFAULT_PACK = 5
 
 
 def parse_rows(text: str) -> list[str]:
@@ -55,9 +54,6 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--epochs", type=cli.positive_int, default=defaults.EPOCHS)
     parser.add_argument("--pairs", type=cli.positive_int, default=defaults.PAIRS)
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default=defaults.PRECISION)
-    parser.add_argument("--pack", type=cli.positive_int, default=DEFAULT_PACK,
-                        help=f"rounds trained together in one packed model (default {DEFAULT_PACK}); "
-                        "an interrupted run loses at most one pack")
     cli.add_data_arguments(parser)
     parser.add_argument("--output-dir", default="results")
     parser.add_argument("--overwrite", action="store_true", help="discard stored rounds and start afresh")
@@ -82,11 +78,10 @@ def load_rounds(path: Path) -> list[dict]:
 
 
 def append_round(path: Path, record: dict) -> None:
+    """One line per finished round, flushed to disk before the next round starts."""
     with open(path, "a") as f:
         f.write(json.dumps(record) + "\n")
         f.flush()
-        import os
-
         os.fsync(f.fileno())
 
 
@@ -140,33 +135,29 @@ def main(argv: list[str] | None = None) -> int:
         variant, paper_relu = ROWS[row]
         hparams = Hyperparameters.for_variant(variant, epochs=args.epochs, paper_relu=paper_relu,
                                               precision=args.precision)
-        for start in range(0, len(todo[row]), args.pack):
-            chunk = todo[row][start:start + args.pack]
-            runs = []
-            for i in chunk:
-                train, test = generate_pair_sets(args.pairs, args.seed + i, args.data_dir, args.download)
-                runs.append(Run(variant, run_seed(args.seed, row, i), hparams, train, {"test": test}, monitor=test))
-            label = (f"[variant {v}/{len(rows)} {row}] rounds {chunk[0] + 1}-{chunk[-1] + 1}/{args.rounds}"
-                     if len(chunk) > 1 else f"[variant {v}/{len(rows)} {row}] round {chunk[0] + 1}/{args.rounds}")
-            train_runs(runs, validation_freq=HELD_OUT_EVERY, label=label)
-            for i, run in zip(chunk, runs):
-                record = {"row": row, "variant": variant, "round": i, "seed": run.seed, "data_seed": args.seed + i,
-                          "hyperparameters": dataclasses.asdict(hparams), "pairs": args.pairs,
-                          "errors": run.errors, "history": run.history, "history_val_every": HELD_OUT_EVERY,
-                          "wall_s": run.wall_s, "packages": versions}
-                append_round(rounds_path, record)
-                stored.append(record)
-            trained += len(chunk)
+        for i in todo[row]:
+            train, test = generate_pair_sets(args.pairs, args.seed + i, args.data_dir, args.download)
+            run = Run(variant, run_seed(args.seed, row, i), hparams, train, {"test": test}, monitor=test)
+            train_runs([run], validation_freq=HELD_OUT_EVERY,
+                       label=f"[variant {v}/{len(rows)} {row}] round {i + 1}/{args.rounds}")
+            record = {"row": row, "variant": variant, "round": i, "seed": run.seed, "data_seed": args.seed + i,
+                      "hyperparameters": dataclasses.asdict(hparams), "pairs": args.pairs,
+                      "errors": run.errors, "history": run.history, "history_val_every": HELD_OUT_EVERY,
+                      "wall_s": run.wall_s, "packages": versions}
+            append_round(rounds_path, record)
+            stored.append(record)
+            trained += 1
             mean, std = summarize([r["errors"]["test_comparison"] for r in stored if r["row"] == row])
             eta = (time.perf_counter() - started) / trained * (total - trained)
-            print(f"[variant {v}/{len(rows)} {row}] {sum(r['row'] == row for r in stored)}/{args.rounds} rounds: "
-                  f"test comparison error {mean:.2f}" + (f" ± {std:.2f}" if std is not None else "") +
-                  f" %  | {trained}/{total} trained, ETA {eta / 60:.1f} min", flush=True)
-        study_report.write_outputs([r for r in stored if r["row"] in rows], output_dir, title)
+            print(f"[variant {v}/{len(rows)} {row}] round {i + 1}/{args.rounds}: test comparison error "
+                  f"{run.errors['test_comparison']:.2f} %, running mean {mean:.2f}"
+                  + (f" ± {std:.2f}" if std is not None else "") + f" %  | {trained}/{total} trained, "
+                  f"ETA {eta / 60:.1f} min", flush=True)
 
-    study_report.write_outputs([r for r in stored if r["row"] in rows], output_dir, title)
+    selected = [r for r in stored if r["row"] in rows]
+    study_report.write_outputs(selected, output_dir, title)
     wall = time.perf_counter() - started
-    print(study_report.table_markdown(study_report.summary_table([r for r in stored if r["row"] in rows])))
+    print(study_report.table_markdown(study_report.summary_table(selected)))
     print(f"trained {trained} round(s) in {wall / 60:.1f} min; outputs in {output_dir}/")
     return 0
 

@@ -56,11 +56,11 @@ def test_noise_removal_without_aux_loss_never_moves_the_digit_net(tiny_pairs):
     training.make_deterministic(run.seed)
     before = [w.copy() for w in models.build_model("noise_removal").get_weights()]
     train_runs([run], verbose=False)
-    after = run.model.get_weights()
-    digit_weights = len(digit_nets_weights := models.digit_nets(run.model)[0].get_weights())
-    for a, b in zip(before[:digit_weights], digit_nets_weights):
+    trained_digit_net = models.digit_nets(run.model)[0].get_weights()
+    n = len(trained_digit_net)  # the digit net's weights come first, the comparison layer's last
+    for a, b in zip(before[:n], trained_digit_net):
         np.testing.assert_array_equal(a, b)
-    assert not all(np.array_equal(a, b) for a, b in zip(before[digit_weights:], after[digit_weights:]))
+    assert not all(np.array_equal(a, b) for a, b in zip(before[n:], run.model.get_weights()[n:]))
 
 
 def test_separate_training_freezes_the_digit_net_in_stage_two(tiny_pairs, monkeypatch):
