@@ -107,6 +107,7 @@ def bad_array_cases():
         "negative": (good - 200, "0-255"),
         "too_large": (good * 3, "0-255"),
         "normalised": (good / 255, "looks normalised; pass raw pixels"),
+        "standardised": ((good - 150) / 80, "looks normalised; pass raw pixels"),
         "empty": (np.zeros((0, 2, 14, 14), np.float32), "empty batch"),
     }
 

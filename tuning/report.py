@@ -75,10 +75,10 @@ def _figure(points: list[dict], error: str, path: Path, title: str, ylabel: str)
     fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(shown) + 2), 4.8))
     colors = ["C1" if p is best else "C0" for p in shown]
     bars = ax.bar(range(len(shown)), means, yerr=stds, capsize=4, color=colors)
-    if tunes_c_aux:
-        for bar, p in zip(bars, shown):
-            ax.annotate(f"lr {p['learning_rate']:g}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=7, rotation=90)
+    for bar, p, mean, std in zip(bars, shown, means, stds):  # value (and winning lr) above each error bar
+        label = f"{mean:.1f}" + (f"\nlr {p['learning_rate']:g}" if tunes_c_aux else "")
+        ax.annotate(label, (bar.get_x() + bar.get_width() / 2, mean + std), xytext=(0, 2),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(shown)), labels)
     ax.set_xlabel("c_aux (each bar: its best learning rate)" if tunes_c_aux else "learning rate")
     ax.set_ylabel(ylabel)
