@@ -115,7 +115,7 @@ def plot_learning_curves(rounds: list[dict], path: Path, title: str) -> None:
         if held_out is not None:
             every = mine[0]["history_val_every"]
             ax.plot(every * np.arange(1, len(held_out) + 1), held_out, color=color, linestyle="--", marker="o",
-                    markersize=3, label=f"{ROW_LABELS[row]}: held-out")
+                    markersize=3, label=f"{ROW_LABELS[row]}: test")
     ax.set_xlabel("epoch (separate variants: stage 2, the comparator)")
     ax.set_ylabel("comparison error (%)")
     ax.set_ylim(bottom=0)
@@ -139,8 +139,9 @@ def plot_comparison(table: dict[str, dict], path: Path, title: str) -> None:
     ax.bar(x - 0.2, [m for m, _ in ours], 0.4, yerr=[s or 0 for _, s in ours], capsize=3, label="kerascmp")
     ax.bar(x + 0.2, [t[0] if t else 0 for t in theirs], 0.4, yerr=[t[1] if t else 0 for t in theirs], capsize=3,
            label="report (2019)")
-    for xi, (mean, _) in zip(x, ours):
-        ax.annotate(f"{mean:.1f}", (xi - 0.2, mean), ha="center", va="bottom", fontsize=8)
+    for xi, (mean, std) in zip(x, ours):
+        ax.annotate(f"{mean:.1f}", (xi - 0.2, mean + (std or 0)), xytext=(0, 2), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, [ROW_LABELS[r] for r in rows], rotation=20, ha="right", fontsize=8)
     ax.set_ylabel("test comparison error (%), mean ± std")
     ax.set_title(title)
@@ -153,5 +154,8 @@ def write_outputs(rounds: list[dict], output_dir: Path, title: str) -> None:
     table = summary_table(rounds)
     atomic_write_text(output_dir / "table.csv", table_csv(table))
     atomic_write_text(output_dir / "table.md", table_markdown(table))
-    plot_learning_curves(rounds, output_dir / "learning_curves.png", f"Learning curves, mean over rounds ({title})")
+    plot_learning_curves(rounds, output_dir / "learning_curves.png",
+                         f"Comparison error per epoch, mean over rounds ({title})\n"
+                         "solid: training pairs (running, during the epoch); dashed: test pairs every "
+                         "few epochs, for monitoring only")
     plot_comparison(table, output_dir / "comparison.png", f"Test comparison error ({title})")
