@@ -132,16 +132,11 @@ def _plain_fit(train, test, hparams, seed: int) -> float:
     import keras
 
     from kerascmp.models import build_model
-    from kerascmp.training import error_rates, loss_weights
+    from kerascmp.training import compile_model, error_rates, loss_weights, targets_of
 
     keras.utils.set_random_seed(seed)
-    model = build_model("main")
-    model.compile(keras.optimizers.SGD(hparams.learning_rate),
-                  loss={name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in model.output},
-                  loss_weights=loss_weights(hparams.c_aux))
-    model.fit(train.pairs, {"comparison": train.target, "digit1": train.classes[:, 0],
-                            "digit2": train.classes[:, 1]},
-              batch_size=hparams.batch_size, epochs=hparams.epochs, verbose=0)
+    model = compile_model(build_model("main"), hparams.learning_rate, loss_weights(hparams.c_aux))
+    model.fit(train.pairs, targets_of(train), batch_size=hparams.batch_size, epochs=hparams.epochs, verbose=0)
     return error_rates(model.predict(test.pairs, batch_size=1000, verbose=0), test)["comparison"]
 
 
@@ -200,7 +195,7 @@ def markdown(report: dict) -> str:
 
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m kerascmp.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one alternation of 10 epochs, no ablations (< 2 min)")
+    parser.add_argument("--quick", action="store_true", help="one baseline/kerascmp pair, no ablations (about 1 minute)")
     parser.add_argument("--repeats", type=cli.positive_int, help="alternating baseline/kerascmp pairs (default 5)")
     parser.add_argument("--epochs", type=cli.positive_int, help="epochs per timed run (default 50)")
     parser.add_argument("--output-dir", help="where results.json and results.md go "
@@ -221,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     repeats = args.repeats or (1 if args.quick else 5)
-    epochs = args.epochs or (10 if args.quick else defaults.EPOCHS)
+    epochs = args.epochs or defaults.EPOCHS
     output_dir = Path(args.output_dir or ROOT / "benchmarks" / ("quick" if args.quick else "results"))
     started = time.time()
     print("matmul ceiling and convolution profile (all cores) ...", flush=True)

@@ -86,9 +86,22 @@ class Run:
     wall_s: float = 0.0
 
 
+def targets_of(pairs: PairSet) -> dict[str, np.ndarray]:
+    """The true label of every model output."""
+    return {"comparison": pairs.target, "digit1": pairs.classes[:, 0], "digit2": pairs.classes[:, 1]}
+
+
+def compile_model(model: keras.Model, learning_rate: float, weights: dict[str, float]) -> keras.Model:
+    """Plain Keras compile of one variant model: SGD, cross-entropy per output, the study's loss weights."""
+    model.compile(keras.optimizers.SGD(learning_rate),
+                  loss={name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in model.output},
+                  loss_weights={name: weights.get(name, 0.0) for name in model.output})
+    return model
+
+
 def error_rates(outputs: dict[str, np.ndarray], pairs: PairSet) -> dict[str, float]:
     """Error rates in % of a model's outputs on `pairs`."""
-    truth = {"comparison": pairs.target, "digit1": pairs.classes[:, 0], "digit2": pairs.classes[:, 1]}
+    truth = targets_of(pairs)
     return {name: round(100.0 * float(np.mean(np.argmax(logits, axis=-1) != truth[name])), 6)
             for name, logits in outputs.items()}
 
@@ -135,10 +148,10 @@ def train_runs(runs: list[Run], verbose: bool = True, validation_freq: int = 1, 
         if spec.separate_training:
             _train_separately(runs, verbose, label, validation_freq)
         else:
-            jobs = [Job(model=run.model, x=run.train.pairs, y=_targets(run.train),
+            jobs = [Job(model=run.model, x=run.train.pairs, y=targets_of(run.train),
                         loss_weights=_loss_weights_for(run), learning_rate=run.hparams.learning_rate,
                         seed=run.seed,
-                        validation=(run.monitor.pairs, _targets(run.monitor)) if run.monitor else None)
+                        validation=(run.monitor.pairs, targets_of(run.monitor)) if run.monitor else None)
                     for run in runs]
             fit_packed(jobs, hp.epochs, hp.batch_size, validation_freq, verbose, label,
                        cache_key=_configuration(runs, "joint", [job.loss_weights for job in jobs]))
@@ -156,10 +169,6 @@ def _configuration(runs: list[Run], stage: str, weights: list[dict] | None = Non
     return (stage, runs[0].variant, runs[0].hparams.precision, runs[0].hparams.batch_size,
             tuple((run.hparams.paper_relu, run.hparams.learning_rate) for run in runs),
             tuple(tuple(sorted(w.items())) for w in weights or []))
-
-
-def _targets(pairs: PairSet) -> dict[str, np.ndarray]:
-    return {"comparison": pairs.target, "digit1": pairs.classes[:, 0], "digit2": pairs.classes[:, 1]}
 
 
 def _loss_weights_for(run: Run) -> dict[str, float]:

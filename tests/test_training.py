@@ -20,10 +20,10 @@ def test_loss_weights_follow_the_study_formula():
 def test_compiled_loss_is_the_weighted_sum(tiny_pairs):
     train = tiny_pairs[0]
     model = models.build_model("main")
-    job = packing.Job(model, train.pairs, training._targets(train), loss_weights(0.3), 0.1, seed=0)
+    job = packing.Job(model, train.pairs, training.targets_of(train), loss_weights(0.3), 0.1, seed=0)
     packed = packing.compile_packed([job], steps_per_epoch=2)
     x = {"x0": train.pairs[:50]}
-    y = {f"r0_{k}": v[:50] for k, v in training._targets(train).items()}
+    y = {f"r0_{k}": v[:50] for k, v in training.targets_of(train).items()}
     y_pred = packed(x)
     total = float(packed.compute_loss(x=x, y=y, y_pred=y_pred))
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 
-import keras
 import keras_tuner
 import numpy as np
 
 from kerascmp import defaults
 from kerascmp.data import generate_training_pairs, train_validation_split
 from kerascmp.models import build_model, get_variant
-from kerascmp.training import (Hyperparameters, Run, loss_weights, make_deterministic, precision_policy,
-                               summarize, train_runs)
+from kerascmp.training import (Hyperparameters, Run, compile_model, loss_weights, make_deterministic,
+                               precision_policy, summarize, train_runs)
 
 OBJECTIVE = "val_comparison_error"
 OUTPUTS = ("comparison", "digit1", "digit2")
@@ -65,10 +64,7 @@ class ComparisonHyperModel(keras_tuner.HyperModel):
             make_deterministic(self.settings.seed)  # round 0's initialisation
             model = build_model(self.settings.variant)
         weights = loss_weights(hparams.c_aux) if self.settings.tunes_c_aux else {"comparison": 1.0}
-        model.compile(keras.optimizers.SGD(hparams.learning_rate),
-                      loss={name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in model.output},
-                      loss_weights={name: weights.get(name, 0.0) for name in model.output})
-        return model
+        return compile_model(model, hparams.learning_rate, weights)
 
     def fit(self, hp, model, *args, **kwargs):
         """Mean and std over the rounds of each validation error (%); the objective is the comparison mean."""
