@@ -102,7 +102,8 @@ def atomic_save_figure(fig, path: str | os.PathLike) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> None:
+def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None,
+             resumable: bool = False) -> None:
     """Run an entry point; expected failures end as one line on stderr and a non-zero exit."""
     from kerascmp.data import DataError
 
@@ -112,6 +113,7 @@ def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | N
         print(f"error: {err}", file=sys.stderr)
         code = EXIT_USAGE
     except KeyboardInterrupt:
-        print("interrupted; finished work is saved, rerun the same command to continue", file=sys.stderr)
+        print("interrupted; what finished is saved" + ("; rerun the same command to resume" if resumable else ""),
+              file=sys.stderr)
         code = EXIT_INTERRUPTED
     sys.exit(code or 0)

@@ -163,4 +163,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    cli.run_main(main)
+    cli.run_main(main, resumable=True)
