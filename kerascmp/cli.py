@@ -86,6 +86,17 @@ def atomic_write_json(path: str | os.PathLike, data) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
+def claim_directory(settings_file: Path, settings: dict, what: str, remedy: str) -> None:
+    """A directory holds one study or search: record its settings, or refuse to mix in other ones."""
+    if settings_file.exists():
+        stored = json.loads(settings_file.read_text())
+        if stored != settings:
+            changed = ", ".join(f"{k} {stored.get(k)} -> {v}" for k, v in settings.items() if stored.get(k) != v)
+            raise UsageError(f"{settings_file.parent} holds a {what} with other settings ({changed}); {remedy}")
+    else:
+        atomic_write_json(settings_file, settings)
+
+
 def atomic_save_figure(fig, path: str | os.PathLike) -> None:
     """Save a matplotlib figure as PNG through a unique temporary file (several writers may race)."""
     import matplotlib.pyplot as plt

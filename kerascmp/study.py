@@ -91,14 +91,7 @@ def check_settings(output_dir: Path, settings: dict, overwrite: bool) -> None:
     if overwrite and output_dir.exists():
         for name in ("rounds.jsonl", "study.json"):
             (output_dir / name).unlink(missing_ok=True)
-    if path.exists():
-        stored = json.loads(path.read_text())
-        if stored != settings:
-            changed = ", ".join(f"{k} {stored.get(k)} -> {v}" for k, v in settings.items() if stored.get(k) != v)
-            raise cli.UsageError(f"{output_dir} holds a study with other settings ({changed}); "
-                                 "use another --output-dir, or --overwrite to discard it")
-    else:
-        cli.atomic_write_json(path, settings)
+    cli.claim_directory(path, settings, "study", "use another --output-dir, or --overwrite to discard it")
 
 
 # ---- the run ------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ KERASTUNER_ORACLE_PORT (see tuning/README.md).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import socket
@@ -81,18 +80,6 @@ def describe(settings) -> dict:
     if not settings.tunes_c_aux:
         data["c_aux_values"] = []
     return data
-
-
-def check_project_dir(project_dir: Path, described: dict) -> None:
-    path = project_dir / SETTINGS_FILE
-    if path.exists():
-        stored = json.loads(path.read_text())
-        if stored != described:
-            changed = ", ".join(f"{k}" for k in described if stored.get(k) != described[k])
-            raise cli.UsageError(f"{project_dir} holds a search with other settings ({changed}); "
-                                 "rerun with the same flags to resume, use another --project-dir, or --overwrite")
-    else:
-        cli.atomic_write_json(path, described)
 
 
 def make_tuner(settings, project_dir: Path, verbose: bool):
@@ -207,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.overwrite and args.project_dir.exists():
         shutil.rmtree(args.project_dir)
     args.project_dir.mkdir(parents=True, exist_ok=True)
-    check_project_dir(args.project_dir, describe(settings))
+    cli.claim_directory(args.project_dir / SETTINGS_FILE, describe(settings), "search",
+                        "rerun with the same flags to resume, use another --project-dir, or --overwrite")
     if args.workers:
         return launch(argv, args.workers)
 
