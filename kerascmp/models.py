@@ -139,6 +139,21 @@ def _build_fc_baseline(pairs, name: str) -> keras.Model:
     return keras.Model(pairs, {"comparison": comparison}, name=name)
 
 
+def digit_classifier(digit_net: keras.Model, two_streams: bool = True, name: str = "digit_classifier") -> keras.Model:
+    """The digit net alone, for the first stage of separate training: digits (B, 14, 14) to {"digit": logits}.
+
+    With `two_streams`, digits 2i and 2i+1 go through the same net side by side, as the two digits of a
+    pair do: the same logits and loss as one pass, but both cores busy (the study runs each op on one
+    core). It then needs even batches.
+    """
+    digits = keras.Input((14, 14), name="digits")
+    if not two_streams:
+        return keras.Model(digits, {"digit": digit_net(digits)}, name=name)
+    side_by_side = ops.reshape(digits, (-1, 2, 14, 14))
+    logits = ops.stack([digit_net(side_by_side[:, 0]), digit_net(side_by_side[:, 1])], axis=1)
+    return keras.Model(digits, {"digit": ops.reshape(logits, (-1, 10))}, name=name)
+
+
 def digit_nets(model: keras.Model) -> list[keras.Model]:
     """The digit sub-models inside a variant model (one when shared, two otherwise)."""
     return [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name.startswith("digit_net")]

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from kerascmp import defaults
 from kerascmp.data import PairSet, digits_of
-from kerascmp.models import build_model, comparator_of, digit_nets, get_variant
+from kerascmp.models import build_model, comparator_of, digit_classifier, digit_nets, get_variant
 from kerascmp.packing import Job, fit_packed
 
 PRECISIONS = ("float32", "bfloat16")
@@ -186,10 +186,10 @@ def _train_separately(runs: list[Run], verbose: bool, label: str, validation_fre
     hp = runs[0].hparams
     stage1 = []
     for run in runs:
-        digit_net = digit_nets(run.model)[0]
         digits, classes = digits_of(run.train)
-        wrapper = keras.Model(digit_net.input, {"digit": digit_net.output}, name=f"{run.model.name}_digits")
-        stage1.append(Job(model=wrapper, x=digits, y={"digit": classes}, loss_weights={"digit": 1.0},
+        classifier = digit_classifier(digit_nets(run.model)[0], two_streams=hp.batch_size % 2 == 0,
+                                      name=f"{run.model.name}_digits")  # 2N digits: every batch even
+        stage1.append(Job(model=classifier, x=digits, y={"digit": classes}, loss_weights={"digit": 1.0},
                           learning_rate=run.hparams.learning_rate, seed=run.seed))
     fit_packed(stage1, hp.epochs, hp.batch_size, verbose=verbose, label=f"{label} stage 1/2: digit net".strip(),
                cache_key=_configuration(runs, "digits"))

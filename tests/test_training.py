@@ -102,3 +102,25 @@ def test_reused_compiled_model_never_aliases_a_finished_run(tiny_pairs):
     for a, b in zip(kept, first.model.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(first.model.get_weights()[0], second.model.get_weights()[0])
+
+
+def test_two_stream_digit_stage_trains_as_one_stream(tiny_pairs):
+    """Stage 1 runs each batch as two half-batches side by side; the updates are those of one pass."""
+    digits, classes = tiny_pairs[0].pairs.reshape(-1, 14, 14), tiny_pairs[0].classes.reshape(-1)
+    trained = []
+    for two_streams in (False, True):
+        training.make_deterministic(3)
+        classifier = models.digit_classifier(models.build_digit_net(), two_streams=two_streams)
+        job = packing.Job(classifier, digits, {"digit": classes}, {"digit": 1.0}, 0.1, seed=3)
+        packing.fit_packed([job], epochs=2, batch_size=100, verbose=False)
+        trained.append(classifier)
+    assert trained[1].count_params() == models.DIGIT_NET_PARAMS
+    for a, b in zip(*(c.get_weights() for c in trained)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(trained[0](digits[:10])["digit"], trained[1](digits[:10])["digit"], atol=1e-4)
+
+
+def test_separate_training_with_an_odd_batch_size(tiny_pairs):
+    """An odd batch cannot be split in two streams: stage 1 then runs one stream."""
+    (run,) = train_runs([tiny_run("separate", tiny_pairs, batch_size=33, precision="float32")], verbose=False)
+    assert run.errors["train_digit1"] is not None
