@@ -63,6 +63,17 @@ def epoch_orders(seed: int, n: int, epochs: int) -> np.ndarray:
     return np.stack([rng.permutation(n) for _ in range(epochs)]).astype(np.int32)
 
 
+def _static_pipeline() -> tf.data.Options:
+    """tf.data without its autotuning thread: on this 2-core CPU, destroying an autotuned iterator at the end
+    of `fit` stalled one round in two by a fixed ~3 s (benchmarks/README.md); a tiny fixed prefetch is enough."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
+
+
+_STATIC_PIPELINE = _static_pipeline()
+
+
 def _training_dataset(jobs: list[Job], epochs: int, batch_size: int) -> tf.data.Dataset:
     n = len(jobs[0].x)
     orders = np.stack([epoch_orders(job.seed, n, epochs) for job in jobs], axis=-1)  # (epochs, n, R)
@@ -77,14 +88,14 @@ def _training_dataset(jobs: list[Job], epochs: int, batch_size: int) -> tf.data.
 
     epochs_ds = tf.data.Dataset.from_tensor_slices(orders)
     batches = epochs_ds.flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
-    return batches.map(gather).prefetch(tf.data.AUTOTUNE)
+    return batches.map(gather).prefetch(2).with_options(_STATIC_PIPELINE)
 
 
 def _validation_dataset(jobs: list[Job], batch_size: int):
     x = {f"x{r}": job.validation[0] for r, job in enumerate(jobs)}
     y = {_key(r, name): values for r, job in enumerate(jobs) for name, values in job.validation[1].items()
          if name in job.loss_weights}
-    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size * 5)
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size * 5).with_options(_STATIC_PIPELINE)
 
 
 class EpochProgress(keras.callbacks.Callback):
