@@ -138,3 +138,21 @@ def test_other_settings_in_the_same_project_dir_are_refused(tmp_path):
     project.mkdir()
     (project / "search.json").write_text(json.dumps({"variant": "main"}))
     assert_clean_failure(run_module("tuning.search", *TINY, "--project-dir", str(project)), "other settings")
+
+
+def _point(lr, c_aux, error):
+    return {"trial_id": f"{lr}-{c_aux}", "learning_rate": lr, "c_aux": c_aux, "rounds": 3,
+            **{f"val_{o}_error_{s}": error for o in ("comparison", "digit1", "digit2") for s in ("mean", "std")}}
+
+
+def test_figures_plot_best_lr_per_c_aux_or_the_learning_rates():
+    from tuning.report import figure_bars
+
+    grid = [_point(0.01, 0.1, 20.0), _point(0.1, 0.1, 15.0), _point(0.01, 0.3, 12.0), _point(0.1, 0.3, 18.0)]
+    shown, labels, xlabel = figure_bars(grid)
+    assert labels == ["0.1", "0.3"] and [p["learning_rate"] for p in shown] == [0.1, 0.01]
+    assert xlabel.startswith("c_aux")
+    for fixed in (0.25, None):  # a learning-rate search at a fixed c_aux, or a variant without c_aux
+        shown, labels, xlabel = figure_bars([_point(lr, fixed, 10.0) for lr in (0.01, 0.1, 0.316)])
+        assert labels == ["0.01", "0.1", "0.316"] and xlabel.startswith("learning rate")
+        assert ("c_aux 0.25" in xlabel) == (fixed is not None)

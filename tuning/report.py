@@ -60,15 +60,29 @@ def best_per_c_aux(points: list[dict]) -> list[dict]:
     return [by_c[c] for c in sorted(by_c, key=lambda c: c or 0.0)]
 
 
+def searches_c_aux(points: list[dict]) -> bool:
+    """Whether the search varied c_aux; with one (fixed) c_aux or none, the figures plot the learning rates."""
+    return len({p["c_aux"] for p in points}) > 1
+
+
+def figure_bars(points: list[dict]) -> tuple[list[dict], list[str], str]:
+    """The figures' bars: the points shown, their tick labels, and the x-axis label."""
+    if searches_c_aux(points):
+        shown = best_per_c_aux(points)
+        return shown, [f"{p['c_aux']:g}" for p in shown], "c_aux (each bar: its best learning rate)"
+    fixed = points[0]["c_aux"]
+    return points, [f"{p['learning_rate']:g}" for p in points], (
+        "learning rate" + (f" (c_aux {fixed:g})" if fixed is not None else ""))
+
+
 def _figure(points: list[dict], error: str, path: Path, title: str, ylabel: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tunes_c_aux = any(p["c_aux"] is not None for p in points)
-    shown = best_per_c_aux(points) if tunes_c_aux else points
-    labels = [f"{p['c_aux']:g}" for p in shown] if tunes_c_aux else [f"{p['learning_rate']:g}" for p in shown]
+    tunes_c_aux = searches_c_aux(points)
+    shown, labels, xlabel = figure_bars(points)
     means = [p[f"val_{error}_error_mean"] for p in shown]
     stds = [p[f"val_{error}_error_std"] or 0.0 for p in shown]
     best = best_point(points)
@@ -80,10 +94,10 @@ def _figure(points: list[dict], error: str, path: Path, title: str, ylabel: str)
         ax.annotate(label, (bar.get_x() + bar.get_width() / 2, mean + std), xytext=(0, 2),
                     textcoords="offset points", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(shown)), labels)
-    ax.set_xlabel("c_aux (each bar: its best learning rate)" if tunes_c_aux else "learning rate")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, max(m + s for m, s in zip(means, stds)) * 1.25 + 1)
-    ax.set_title(title + "\norange: best point overall; error bars: std over rounds", fontsize=10)
+    ax.set_title(title + "\norange: best point overall; error bars: std over rounds", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     atomic_save_figure(fig, path)
 
@@ -97,11 +111,12 @@ def write_outputs(project_dir: Path, settings: dict) -> dict | None:
         return None
     atomic_write_json(project_dir / "best.json", {"best": best, "points_done": len(points), "search": settings})
     what = f"{settings['variant']}, {points[0]['rounds']} rounds per point, {settings['epochs']} epochs"
-    _figure(points, "comparison", project_dir / "figure2.png",
-            f"Validation comparison error, best learning rate per c_aux ({what})", "validation comparison error (%)")
+    per_c_aux = ", best learning rate per c_aux" if searches_c_aux(points) else ""
+    _figure(points, "comparison", project_dir / "figure2.png", f"Validation comparison error{per_c_aux}\n({what})",
+            "validation comparison error (%)")
     if best["val_digit1_error_mean"] is not None:  # the FC baseline has no digit heads
         _figure(points, "digit1", project_dir / "figure3.png",
-                f"Validation digit-1 error at figure 2's points ({what})", "validation digit-1 error (%)")
+                f"Validation digit-1 error at figure 2's points\n({what})", "validation digit-1 error (%)")
     return best
 
 
