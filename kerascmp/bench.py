@@ -9,6 +9,7 @@ baseline / kerascmp. Each timed run is a fresh process (TensorFlow's thread sett
 and baseline and kerascmp runs alternate so that machine drift hits both alike. The same runs give the
 test comparison error of both paths, to show the speed-up leaves the results unchanged.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,28 +23,23 @@ import time
 from pathlib import Path
 
 from kerascmp import cli, defaults
+from kerascmp.bench_report import PACKED_ROUNDS, describe, markdown, training_flops_per_image
+from kerascmp.outputs import COMPARISON, TEST, error_key
+from kerascmp.variants import get_variant
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "plain"
 KERASCMP = "kerascmp"
 ABLATIONS = {  # name: (worker mode, extra environment); each removes one ingredient of the fast path
     "kerascmp float32": ("kerascmp_float32", {}),
-    "kerascmp, TF's default threads": (KERASCMP, {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}),
+    "kerascmp, TF's default threads": (
+        KERASCMP,
+        {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"},
+    ),
 }
-PACKED_ROUNDS = 5
 SEQUENTIAL = "kerascmp_sequential"
 # TF's defaults for the baseline: 0 means "let TensorFlow choose", and stops kerascmp's own setting.
 DEFAULT_THREADS_ENV = {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}
-
-
-def training_flops_per_image() -> float:
-    """FLOPs to train the digit net on one image: forward, weight gradients, and input gradients
-    (all layers but the first, whose input needs none). Convolutions dominate; 2 FLOPs per MAC."""
-    conv1 = 2 * 12 * 12 * 32 * (3 * 3 * 1)
-    conv2 = 2 * 8 * 8 * 64 * (5 * 5 * 32)
-    dense = 2 * (256 * 200 + 200 * 10)
-    forward = conv1 + conv2 + dense
-    return forward + forward + (forward - conv1)
 
 
 def matmul_ceiling(size: int = 2048, repeats: int = 10) -> dict[str, float]:
@@ -60,7 +56,7 @@ def matmul_ceiling(size: int = 2048, repeats: int = 10) -> dict[str, float]:
             start = time.perf_counter()
             product().numpy()
             best = min(best, time.perf_counter() - start)
-        result[dtype.name] = 2 * size ** 3 / best / 1e9
+        result[dtype.name] = 2 * size**3 / best / 1e9
     return result
 
 
@@ -76,9 +72,15 @@ def conv_profile(batch: int = 200, repeats: int = 20) -> dict[str, dict[str, flo
         kernels = {
             "forward": lambda: tf.nn.conv2d(x, w, 1, "VALID"),
             "backprop_input": lambda: tf.raw_ops.Conv2DBackpropInput(
-                input_sizes=[batch, 12, 12, 32], filter=w, out_backprop=g, strides=[1, 1, 1, 1], padding="VALID"),
+                input_sizes=[batch, 12, 12, 32],
+                filter=w,
+                out_backprop=g,
+                strides=[1, 1, 1, 1],
+                padding="VALID",
+            ),
             "backprop_filter": lambda: tf.raw_ops.Conv2DBackpropFilter(
-                input=x, filter_sizes=[5, 5, 32, 64], out_backprop=g, strides=[1, 1, 1, 1], padding="VALID"),
+                input=x, filter_sizes=[5, 5, 32, 64], out_backprop=g, strides=[1, 1, 1, 1], padding="VALID"
+            ),
         }
         timings = {}
         for name, kernel in kernels.items():
@@ -94,7 +96,9 @@ def conv_profile(batch: int = 200, repeats: int = 20) -> dict[str, dict[str, flo
 
 def machine_name() -> str:
     try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        model = next(
+            line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         model = platform.machine()
     return f"{model}, {os.cpu_count()} cores"
@@ -102,47 +106,71 @@ def machine_name() -> str:
 
 # ---- workers: one timed training run per process -------------------------------------------------------
 
+
 def worker(mode: str, seed: int, epochs: int, rounds: int) -> dict:
     """Train `rounds` runs of `main` from `seed` the given way; returns seconds per run and test errors."""
     from kerascmp.data import generate_pair_sets
-    from kerascmp.training import Hyperparameters, Run, train_runs
+    from kerascmp.trainer import Trainer
+    from kerascmp.training import RunSpec, train_runs
 
     pair_sets = [generate_pair_sets(defaults.PAIRS, seed + r) for r in range(rounds)]
-    hparams = Hyperparameters.for_variant("main", epochs=epochs)
+    variant = get_variant("main")
     start = time.perf_counter()
     if mode == BASELINE:
+        hparams = variant.hyperparameters(epochs=epochs)
         errors = [_plain_fit(train, test, hparams, seed + r) for r, (train, test) in enumerate(pair_sets)]
     else:
         precision = "float32" if mode == "kerascmp_float32" else defaults.PRECISION
-        runs = [Run("main", seed + r, Hyperparameters.for_variant("main", epochs=epochs, precision=precision),
-                    train, {"test": test}) for r, (train, test) in enumerate(pair_sets)]
+        hparams = variant.hyperparameters(epochs=epochs, precision=precision)
+        specs = [
+            RunSpec(variant.name, seed + r, hparams, train, {TEST: test})
+            for r, (train, test) in enumerate(pair_sets)
+        ]
         if mode == SEQUENTIAL:  # what the study and the search do: rounds one by one, one compiled step
-            for run in runs:
-                train_runs([run], verbose=False)
+            trainer = Trainer()
+            results = [train_runs([spec], trainer=trainer, verbose=False)[0] for spec in specs]
         else:
-            train_runs(runs, verbose=False)
-        errors = [run.errors["test_comparison"] for run in runs]
+            results = train_runs(specs, verbose=False)
+        errors = [result.errors[error_key(TEST, COMPARISON)] for result in results]
     seconds = (time.perf_counter() - start) / rounds
-    return {"mode": mode, "seed": seed, "rounds": rounds, "epochs": epochs, "seconds_per_run": seconds,
-            "test_comparison_errors": errors}
+    return {
+        "mode": mode,
+        "seed": seed,
+        "rounds": rounds,
+        "epochs": epochs,
+        "seconds_per_run": seconds,
+        "test_comparison_errors": errors,
+    }
 
 
 def _plain_fit(train, test, hparams, seed: int) -> float:
     """What a Keras user writes first: compile, then fit on NumPy arrays, default settings."""
     import keras
 
-    from kerascmp.models import build_model
     from kerascmp.training import compile_model, error_rates, loss_weights, targets_of
 
     keras.utils.set_random_seed(seed)
-    model = compile_model(build_model("main"), hparams.learning_rate, loss_weights(hparams.c_aux))
+    model = compile_model(
+        get_variant("main").build(), learning_rate=hparams.learning_rate, weights=loss_weights(hparams.c_aux)
+    )
     model.fit(train.pairs, targets_of(train), batch_size=hparams.batch_size, epochs=hparams.epochs, verbose=0)
-    return error_rates(model.predict(test.pairs, batch_size=1000, verbose=0), test)["comparison"]
+    return error_rates(model.predict(test.pairs, batch_size=1000, verbose=0), test)[COMPARISON]
 
 
 def spawn(mode: str, seed: int, epochs: int, rounds: int = 1, env: dict | None = None) -> dict:
-    command = [sys.executable, "-m", "kerascmp.bench", "--worker", mode, "--seed", str(seed),
-               "--epochs", str(epochs), "--rounds", str(rounds)]
+    command = [
+        sys.executable,
+        "-m",
+        "kerascmp.bench",
+        "--worker",
+        mode,
+        "--seed",
+        str(seed),
+        "--epochs",
+        str(epochs),
+        "--rounds",
+        str(rounds),
+    ]
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=ROOT)
     if result.returncode != 0:
@@ -150,59 +178,20 @@ def spawn(mode: str, seed: int, epochs: int, rounds: int = 1, env: dict | None =
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-# ---- the report ---------------------------------------------------------------------------------------
-
-def describe(seconds: list[float], epochs: int, ceiling: dict[str, float], precision: str) -> dict:
-    per_run = statistics.median(seconds)
-    images = 2 * defaults.PAIRS * epochs
-    gflops = images * training_flops_per_image() / per_run / 1e9
-    return {"seconds_per_run": per_run, "images_per_s": images / per_run, "gflop_per_s": gflops,
-            "fraction_of_ceiling": gflops / ceiling[precision], "ceiling_precision": precision,
-            "samples": len(seconds)}
-
-
-def markdown(report: dict) -> str:
-    lines = [
-        f"# Training benchmark ({report['date']}, {report['machine']})",
-        "",
-        f"Command: `{report['command']}`. One run = the report's `main` net, 1000 pairs, batch 100, "
-        f"{report['epochs']} epochs, timed end to end (build, fit, evaluate; median over runs).",
-        "",
-        f"Matmul ceiling: {report['ceiling']['float32']:.0f} GFLOP/s float32, "
-        f"{report['ceiling']['bfloat16']:.0f} GFLOP/s bfloat16.",
-        "",
-        f"| path | s / {report['epochs']}-epoch run | images/s | GFLOP/s | of ceiling | test comparison error % |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, row in report["paths"].items():
-        errors = row.get("test_comparison_errors") or []
-        error = (f"{statistics.mean(errors):.2f} ± {statistics.stdev(errors):.2f} (n={len(errors)})"
-                 if len(errors) > 1 else (f"{errors[0]:.2f} (n=1)" if errors else "–"))
-        lines.append(f"| {name} | {row['seconds_per_run']:.2f} | {row['images_per_s']:.0f} | "
-                     f"{row['gflop_per_s']:.0f} | {row['fraction_of_ceiling']:.0%} ({row['ceiling_precision']}) | "
-                     f"{error} |")
-    lines += ["", f"**Speed-up, baseline / kerascmp, alternating runs: {report['ratio']:.2f}×** "
-              f"(per-pair ratios: {', '.join(f'{r:.2f}' for r in report['pair_ratios'])})."]
-    if report.get("sequence_ratio"):
-        lines += ["", f"**Rounds in sequence, as the study runs them: {report['sequence_ratio']:.2f}×** "
-                  f"(plain / kerascmp, {PACKED_ROUNDS} rounds each, per run)."]
-    if report.get("conv_profile"):
-        lines += ["", "Where a training step goes (batch of 200 images, the 5×5 convolution's kernels, ms):", "",
-                  "| precision | forward | backprop input | backprop filter | sum × 500 steps (s) |", "|---|---|---|---|---|"]
-        for precision, t in report["conv_profile"].items():
-            total = sum(t.values())
-            lines.append(f"| {precision} | {t['forward']:.2f} | {t['backprop_input']:.2f} | "
-                         f"{t['backprop_filter']:.2f} | {total * 500 / 1e3:.2f} |")
-    return "\n".join(lines) + "\n"
-
-
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m kerascmp.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one baseline/kerascmp pair, no ablations (about 1 minute)")
-    parser.add_argument("--repeats", type=cli.positive_int, help="alternating baseline/kerascmp pairs (default 5)")
+    parser.add_argument(
+        "--quick", action="store_true", help="one baseline/kerascmp pair, no ablations (about 1 minute)"
+    )
+    parser.add_argument(
+        "--repeats", type=cli.positive_int, help="alternating baseline/kerascmp pairs (default 5)"
+    )
     parser.add_argument("--epochs", type=cli.positive_int, help="epochs per timed run (default 50)")
-    parser.add_argument("--output-dir", help="where results.json and results.md go "
-                        "(default benchmarks/results, or benchmarks/quick with --quick)")
+    parser.add_argument(
+        "--output-dir",
+        help="where results.json and results.md go "
+        "(default benchmarks/results, or benchmarks/quick with --quick)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS, default=None)
     parser.add_argument("--seed", type=cli.non_negative_int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=cli.positive_int, default=1, help=argparse.SUPPRESS)
@@ -232,24 +221,42 @@ def main(argv: list[str] | None = None) -> int:
         for mode, env in ((BASELINE, DEFAULT_THREADS_ENV), (KERASCMP, {})):
             result = spawn(mode, i, epochs, env=env)
             samples[mode].append(result)
-            print(f"  [{i + 1}/{repeats}] {mode:9s} {result['seconds_per_run']:6.2f} s for {epochs} epochs, "
-                  f"test comparison error {result['test_comparison_errors'][0]:.1f} %", flush=True)
-    pair_ratios = [b["seconds_per_run"] / k["seconds_per_run"] for b, k in zip(samples[BASELINE], samples[KERASCMP])]
+            print(
+                f"  [{i + 1}/{repeats}] {mode:9s} {result['seconds_per_run']:6.2f} s for {epochs} epochs, "
+                f"test comparison error {result['test_comparison_errors'][0]:.1f} %",
+                flush=True,
+            )
+    pair_ratios = [
+        b["seconds_per_run"] / k["seconds_per_run"] for b, k in zip(samples[BASELINE], samples[KERASCMP])
+    ]
 
     def row(results, precision):
         out = describe([r["seconds_per_run"] for r in results], epochs, ceiling, precision)
         out["test_comparison_errors"] = [e for r in results for e in r["test_comparison_errors"]]
         return out
 
-    paths = {"plain model.fit (baseline)": row(samples[BASELINE], "float32"),
-             f"kerascmp ({defaults.PRECISION})": row(samples[KERASCMP], defaults.PRECISION)}
+    paths = {
+        "plain model.fit (baseline)": row(samples[BASELINE], "float32"),
+        f"kerascmp ({defaults.PRECISION})": row(samples[KERASCMP], defaults.PRECISION),
+    }
     sequences = {}
     if not args.quick:
         # The study's work: rounds one after another in one process (kerascmp reuses its traced step).
         for mode, env, precision, name in (
-                (BASELINE, DEFAULT_THREADS_ENV, "float32", f"plain model.fit, {PACKED_ROUNDS} rounds in sequence"),
-                (SEQUENTIAL, {}, defaults.PRECISION, f"kerascmp, {PACKED_ROUNDS} rounds in sequence (as the study runs)"),
-                (KERASCMP, {}, defaults.PRECISION, f"kerascmp, {PACKED_ROUNDS} rounds packed in one model")):
+            (
+                BASELINE,
+                DEFAULT_THREADS_ENV,
+                "float32",
+                f"plain model.fit, {PACKED_ROUNDS} rounds in sequence",
+            ),
+            (
+                SEQUENTIAL,
+                {},
+                defaults.PRECISION,
+                f"kerascmp, {PACKED_ROUNDS} rounds in sequence (as the study runs)",
+            ),
+            (KERASCMP, {}, defaults.PRECISION, f"kerascmp, {PACKED_ROUNDS} rounds packed in one model"),
+        ):
             result = spawn(mode, 100, epochs, rounds=PACKED_ROUNDS, env=env)
             paths[name] = row([result], precision)
             sequences[mode] = result["seconds_per_run"]
@@ -260,11 +267,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name}: {result['seconds_per_run']:.2f} s", flush=True)
 
     report = {
-        "command": "python -m kerascmp.bench" + (" --quick" if args.quick else "")
-                   + (f" --repeats {args.repeats}" if args.repeats else "") + (f" --epochs {args.epochs}" if args.epochs else ""),
-        "date": time.strftime("%Y-%m-%d"), "machine": machine_name(),
-        "epochs": epochs, "ceiling": ceiling, "paths": paths,
-        "ratio": statistics.median(pair_ratios), "pair_ratios": pair_ratios,
+        "command": "python -m kerascmp.bench"
+        + (" --quick" if args.quick else "")
+        + (f" --repeats {args.repeats}" if args.repeats else "")
+        + (f" --epochs {args.epochs}" if args.epochs else ""),
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine_name(),
+        "epochs": epochs,
+        "ceiling": ceiling,
+        "paths": paths,
+        "ratio": statistics.median(pair_ratios),
+        "pair_ratios": pair_ratios,
         "sequence_ratio": sequences[BASELINE] / sequences[SEQUENTIAL] if sequences else None,
         "training_flops_per_image": training_flops_per_image(),
         "conv_profile": kernels["conv_profile"],

@@ -1,4 +1,5 @@
 """What every command-line entry point shares: argument types, clean failure, atomic writes."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,11 +8,24 @@ import math
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+
+def prepare_tensorflow() -> None:
+    """Settings TensorFlow reads once, when it starts; every entry point makes them before importing it.
+
+    TensorFlow's C++ start-up banners drown the tools' own output. The study's ops are small: two
+    independent branches (digit A and B, or packed runs) side by side, each on half the cores, beat every
+    op on all cores (benchmarks/README.md). TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, if set, win.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "TF_NUM_INTRAOP_THREADS" not in os.environ and "TF_NUM_INTEROP_THREADS" not in os.environ:
+        os.environ["TF_NUM_INTEROP_THREADS"] = "2"
+        os.environ["TF_NUM_INTRAOP_THREADS"] = str(max(1, (os.cpu_count() or 2) // 2))
 
 
 class UsageError(Exception):
@@ -60,10 +74,61 @@ def comma_list(item: Callable[[str], float]) -> Callable[[str], list]:
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="tensorflow-datasets data dir holding mnist "
-                        "(default: $TFDS_DATA_DIR, else the copy bundled in data/tensorflow_datasets)")
-    parser.add_argument("--download", action="store_true", help="let tensorflow-datasets download MNIST "
-                        "into --data-dir if it is missing (needs a network)")
+    parser.add_argument(
+        "--data-dir",
+        help="tensorflow-datasets data dir holding mnist "
+        "(default: $TFDS_DATA_DIR, else the copy bundled in data/tensorflow_datasets)",
+    )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="let tensorflow-datasets download MNIST into --data-dir if it is missing (needs a network)",
+    )
+
+
+def add_variant_arguments(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    from kerascmp.variants import variant_names
+
+    if several:
+        parser.add_argument(
+            "--variants",
+            default="all",
+            help="'all' (the report's six) or a comma list of: "
+            f"{', '.join(variant_names())}, or variants a --plugin registers",
+        )
+    else:
+        parser.add_argument(
+            "--variant",
+            default="main",
+            help=f"one of: {', '.join(variant_names())}, or a variant a --plugin registers (default main)",
+        )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="FILE_OR_MODULE",
+        help="a Python file or module that registers variants with kerascmp.register_variant (repeatable)",
+    )
+
+
+def load_plugins(specs: list[str]) -> None:
+    """Import the user's variant plugins; a broken one ends as one line, exit 2."""
+    from kerascmp.variants import load_plugin
+
+    for spec in specs:
+        try:
+            load_plugin(spec)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+
+
+def variant_named(name: str):
+    from kerascmp.variants import get_variant
+
+    try:
+        return get_variant(name)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -91,8 +156,12 @@ def claim_directory(settings_file: Path, settings: dict, what: str, remedy: str)
     if settings_file.exists():
         stored = json.loads(settings_file.read_text())
         if stored != settings:
-            changed = ", ".join(f"{k} {stored.get(k)} -> {v}" for k, v in settings.items() if stored.get(k) != v)
-            raise UsageError(f"{settings_file.parent} holds a {what} with other settings ({changed}); {remedy}")
+            changed = ", ".join(
+                f"{k} {stored.get(k)} -> {v}" for k, v in settings.items() if stored.get(k) != v
+            )
+            raise UsageError(
+                f"{settings_file.parent} holds a {what} with other settings ({changed}); {remedy}"
+            )
     else:
         atomic_write_json(settings_file, settings)
 
@@ -113,18 +182,23 @@ def atomic_save_figure(fig, path: str | os.PathLike) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None,
-             resumable: bool = False) -> None:
+def run_main(
+    main: Callable[[list[str] | None], int | None], argv: list[str] | None = None, resumable: bool = False
+) -> None:
     """Run an entry point; expected failures end as one line on stderr and a non-zero exit."""
     from kerascmp.data import DataError
 
+    prepare_tensorflow()
     try:
         code = main(argv)
     except (UsageError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         code = EXIT_USAGE
     except KeyboardInterrupt:
-        print("interrupted; what finished is saved" + ("; rerun the same command to resume" if resumable else ""),
-              file=sys.stderr)
+        print(
+            "interrupted; what finished is saved"
+            + ("; rerun the same command to resume" if resumable else ""),
+            file=sys.stderr,
+        )
         code = EXIT_INTERRUPTED
     sys.exit(code or 0)

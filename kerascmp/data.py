@@ -3,6 +3,7 @@
 The protocol (STUDY.md): pool MNIST 2x2 to 14x14, keep raw 0-255 floats, take one random permutation of
 each split, use its first 2N images as N disjoint pairs. Target is 1 iff digit A <= digit B.
 """
+
 from __future__ import annotations
 
 import functools
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from keras import ops
 
 BUNDLED_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "tensorflow_datasets"
 MNIST_SIZES = {"train": 60_000, "test": 10_000}
@@ -33,7 +33,7 @@ class PairSet:
     def __len__(self) -> int:
         return len(self.target)
 
-    def subset(self, index) -> "PairSet":
+    def subset(self, index) -> PairSet:
         return PairSet(self.pairs[index], self.target[index], self.classes[index])
 
 
@@ -43,7 +43,9 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
 
 
 @functools.lru_cache(maxsize=4)
-def load_mnist(data_dir: str | None = None, download: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def load_mnist(
+    data_dir: str | None = None, download: bool = False
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{split: (images (n, 14, 14) float32 pooled, labels (n,) int32)}, decoded once per process."""
     import tensorflow_datasets as tfds
 
@@ -51,22 +53,31 @@ def load_mnist(data_dir: str | None = None, download: bool = False) -> dict[str,
     if not download and not (path / "mnist").is_dir():
         raise DataError(
             f"no prepared MNIST under {path} (expected {path / 'mnist'}/3.0.1/). Point --data-dir or "
-            f"TFDS_DATA_DIR at a tensorflow-datasets data dir that holds mnist, or add --download to fetch it."
+            "TFDS_DATA_DIR at a tensorflow-datasets data dir that holds mnist, or add --download to fetch it."
         )
     try:
         splits = tfds.as_numpy(
-            tfds.load("mnist", split=["train", "test"], data_dir=str(path), download=download,
-                      batch_size=-1, as_supervised=True)
+            tfds.load(
+                "mnist",
+                split=["train", "test"],
+                data_dir=str(path),
+                download=download,
+                batch_size=-1,
+                as_supervised=True,
+            )
         )
     except Exception as err:  # TFDS raises many types for a broken dir; all mean the same to the user.
         raise DataError(
-            f"cannot read MNIST from {path}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}. "
+            f"cannot read MNIST from {path}: {type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}. "
             "Restore data/tensorflow_datasets from the repository, or rerun with --download."
         ) from err
     result = {}
     for name, (images, labels) in zip(("train", "test"), splits):
         if len(labels) != MNIST_SIZES[name]:
-            raise DataError(f"MNIST {name} split under {path} has {len(labels)} images, expected {MNIST_SIZES[name]}")
+            raise DataError(
+                f"MNIST {name} split under {path} has {len(labels)} images, expected {MNIST_SIZES[name]}"
+            )
         result[name] = (np.asarray(pool_2x2(images[..., 0])), labels.astype(np.int32))
     return result
 
@@ -76,6 +87,8 @@ def pool_2x2(images):
 
     keras.ops, so that the exported `from_mnist` signature runs the very same pooling in its graph.
     """
+    from keras import ops
+
     images = ops.cast(images, "float32")
     leading = tuple(ops.shape(images)[:-2])
     return ops.mean(ops.reshape(images, (*leading, 14, 2, 14, 2)), axis=(-3, -1))
@@ -99,12 +112,15 @@ def _draw_pairs(images: np.ndarray, labels: np.ndarray, n: int, rng: np.random.G
 
 def _check_pairs(n: int, split: str) -> None:
     if not 1 <= n <= max_pairs(split):
-        raise ValueError(f"pairs must be between 1 and {max_pairs(split)} "
-                         f"(MNIST-{split} has {MNIST_SIZES[split]} images), got {n}")
+        raise ValueError(
+            f"pairs must be between 1 and {max_pairs(split)} "
+            f"(MNIST-{split} has {MNIST_SIZES[split]} images), got {n}"
+        )
 
 
-def generate_pair_sets(n: int = 1000, seed: int = 0, data_dir: str | None = None,
-                       download: bool = False) -> tuple[PairSet, PairSet]:
+def generate_pair_sets(
+    n: int = 1000, seed: int = 0, data_dir: str | None = None, download: bool = False
+) -> tuple[PairSet, PairSet]:
     """Train pairs from MNIST-train and test pairs from MNIST-test, n each, no image reused within a set."""
     _check_pairs(n, "test")
     mnist = load_mnist(None if data_dir is None else str(data_dir), download)
@@ -112,16 +128,18 @@ def generate_pair_sets(n: int = 1000, seed: int = 0, data_dir: str | None = None
     return _draw_pairs(*mnist["train"], n, rng), _draw_pairs(*mnist["test"], n, rng)
 
 
-def generate_training_pairs(n: int = 1000, seed: int = 0, data_dir: str | None = None,
-                            download: bool = False) -> PairSet:
+def generate_training_pairs(
+    n: int = 1000, seed: int = 0, data_dir: str | None = None, download: bool = False
+) -> PairSet:
     """The training half of `generate_pair_sets(n, seed)`, without drawing test pairs: for tuning."""
     _check_pairs(n, "train")
     mnist = load_mnist(None if data_dir is None else str(data_dir), download)
     return _draw_pairs(*mnist["train"], n, np.random.default_rng(seed))
 
 
-def train_validation_split(pairs: PairSet, seed: int,
-                           validation_fraction: float = DEFAULT_VALIDATION_FRACTION) -> tuple[PairSet, PairSet]:
+def train_validation_split(
+    pairs: PairSet, seed: int, validation_fraction: float = DEFAULT_VALIDATION_FRACTION
+) -> tuple[PairSet, PairSet]:
     """Seeded split of the training pairs; tuning looks only at the validation part."""
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation fraction must be in (0, 1), got {validation_fraction}")

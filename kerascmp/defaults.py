@@ -1,33 +1,35 @@
-"""Default hyperparameters per variant: the one table `train`, `study` and `tuning` start from.
+"""The protocol's constants, and the tuned defaults of the report's variants (kerascmp.variants reads them).
 
 Protocol constants come from the report (SGD, batch 100, 50 epochs). Learning rate and c_aux are
 per-variant; `source` says where each pair came from.
 """
+
 from __future__ import annotations
 
 EPOCHS = 50
 BATCH_SIZE = 100
 PAIRS = 1000
 
-# variant: (learning_rate, c_aux, source). Each comes from the committed searches in tuning/results/, chosen on
-# validation pairs only (mean validation comparison error over 3 rounds; README there has the commands).
+# variant: (learning_rate, c_aux, source). Each comes from the committed searches in tuning/results/,
+# chosen on validation pairs only (mean validation comparison error over 3 rounds; README there has
+# the commands).
 DEFAULT_HYPERPARAMETERS: dict[str, tuple[float, float, str]] = {
     "main": (0.1, 0.25, "tuning/results/main: best of 5 lr x 11 c_aux, val cmp error 13.67 ± 0.29 %"),
     "no_sharing": (0.1, 0.25, "tuning/results/no_sharing: best of 5 lr at main's c_aux, val 15.50 ± 1.50 %"),
-    "noise_removal": (0.1, 0.25, "tuning/results/noise_removal: best of 5 lr at main's c_aux, val 10.17 ± 3.01 %"),
+    "noise_removal": (
+        0.1,
+        0.25,
+        "tuning/results/noise_removal: best of 5 lr at main's c_aux, val 10.17 ± 3.01 %",
+    ),
     "separate": (0.0178, 0.0, "tuning/results/separate: best of 5 lr, val 18.50 ± 2.50 %; c_aux unused"),
-    "separate_noise_removal": (0.1, 0.0, "tuning/results/separate_noise_removal: best of 5 lr, val 4.17 ± 1.15 %; "
-                               "c_aux unused"),
+    "separate_noise_removal": (
+        0.1,
+        0.0,
+        "tuning/results/separate_noise_removal: best of 5 lr, val 4.17 ± 1.15 %; c_aux unused",
+    ),
     "fc_baseline": (0.1, 0.0, "tuning/results/fc_baseline: best of 5 lr, val 21.50 ± 3.61 %; c_aux unused"),
+    "main_paper_relu": (0.1, 0.25, "main's values: the row measures the ReLU alone, at main's settings"),
 }
-
-
-def default_learning_rate(variant: str) -> float:
-    return DEFAULT_HYPERPARAMETERS[variant][0]
-
-
-def default_c_aux(variant: str) -> float:
-    return DEFAULT_HYPERPARAMETERS[variant][1]
 
 
 def _cpu_has_bf16() -> bool:

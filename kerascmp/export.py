@@ -9,6 +9,7 @@
 `saved_models/<variant>/kerascmp.json`: variant, hyperparameters, seed, test errors, package versions.
 `saved_models/<variant>.keras`: the Keras model, for further training.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,6 +24,13 @@ import tensorflow as tf
 
 from kerascmp.cli import atomic_write_json
 from kerascmp.data import pool_2x2
+from kerascmp.outputs import (
+    COMPARISON,
+    DIGIT_OUTPUTS,
+    FIRST_LEQ_SECOND,
+    P_FIRST_LEQ_SECOND,
+    probabilities_key,
+)
 
 PACKAGES = ("tensorflow-cpu", "keras", "keras-tuner", "tensorflow-datasets", "numpy")
 METADATA_FILE = "kerascmp.json"
@@ -41,11 +49,11 @@ def package_versions() -> dict[str, str]:
 def serving_outputs(model: keras.Model, pairs: tf.Tensor) -> dict[str, tf.Tensor]:
     """The exported outputs, from raw float32 pairs."""
     logits = model(pairs, training=False)
-    p_leq = tf.nn.softmax(tf.cast(logits["comparison"], tf.float32))[:, 1]
-    outputs = {"p_first_leq_second": p_leq, "first_leq_second": tf.cast(p_leq >= 0.5, tf.int32)}
-    for name in ("digit1", "digit2"):
+    p_leq = tf.nn.softmax(tf.cast(logits[COMPARISON], tf.float32))[:, 1]  # class 1: first <= second
+    outputs = {P_FIRST_LEQ_SECOND: p_leq, FIRST_LEQ_SECOND: tf.cast(p_leq >= 0.5, tf.int32)}
+    for name in DIGIT_OUTPUTS:
         if name in logits:
-            outputs[f"{name}_probabilities"] = tf.nn.softmax(tf.cast(logits[name], tf.float32))
+            outputs[probabilities_key(name)] = tf.nn.softmax(tf.cast(logits[name], tf.float32))
     return outputs
 
 
@@ -81,14 +89,16 @@ def export_model(model: keras.Model, directory: str | Path, metadata: dict) -> N
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def run_metadata(run) -> dict:
-    """kerascmp.json content for a trained `kerascmp.training.Run`."""
+def run_metadata(result) -> dict:
+    """kerascmp.json content for a trained run (a `kerascmp.training.RunResult`)."""
     return {
-        "variant": run.variant,
-        "hyperparameters": dataclasses.asdict(run.hparams),
-        "seed": run.seed,
-        "pairs": len(run.train),
-        "errors_percent": run.errors,
-        "inputs": {"serving_default": "pairs float32 [batch, 2, 14, 14], raw pixels 0-255",
-                   "from_mnist": "pairs uint8 [batch, 2, 28, 28]"},
+        "variant": result.spec.variant,
+        "hyperparameters": dataclasses.asdict(result.spec.hparams),
+        "seed": result.spec.seed,
+        "pairs": len(result.spec.train),
+        "errors_percent": result.errors,
+        "inputs": {
+            "serving_default": "pairs float32 [batch, 2, 14, 14], raw pixels 0-255",
+            "from_mnist": "pairs uint8 [batch, 2, 28, 28]",
+        },
     }

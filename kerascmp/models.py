@@ -1,16 +1,17 @@
-"""The study's six architectures, built with the Keras Functional API.
+"""The study's architectures, built with the Keras Functional API.
 
-Every model takes raw pairs, float32 (batch, 2, 14, 14) in 0-255, and returns a dict of logits:
-`comparison` (2), and `digit1`, `digit2` (10 each) where the variant has digit heads.
-A variant is a composition of three switches (sharing, noise removal, separate training) over the same
-digit net and comparison layer; see `VARIANTS`.
+Every model takes raw pairs, float32 (batch, 2, 14, 14) in 0-255, and returns a dict of logits keyed by
+kerascmp.outputs: the comparison (2), and both digits (10 each) where the variant has digit heads.
+The report's variants are compositions of switches (sharing, noise removal, the report's ReLU) over the
+same digit net and comparison layer; kerascmp.variants names them.
 """
-from __future__ import annotations
 
-from dataclasses import dataclass
+from __future__ import annotations
 
 import keras
 from keras import layers, ops
+
+from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2
 
 # Mean and std of the 2x2-pooled MNIST-train pixels (0-255); scaling lives in the model so that
 # exported models take raw pixels.
@@ -20,45 +21,6 @@ PIXEL_STD = 71.427
 DIGIT_NET_PARAMS = 104_994
 COMPARISON_PARAMS = 42
 FC_HIDDEN_UNITS = 532  # 392*532 + 532 + 532*2 + 2 = 210,142 parameters, 0.05 % above the report's 210,030
-
-
-@dataclass(frozen=True)
-class Variant:
-    """How a variant composes the shared building blocks."""
-
-    description: str
-    shared_weights: bool = True
-    noise_removal: bool = False
-    separate_training: bool = False
-    fully_connected: bool = False
-
-    @property
-    def has_digit_heads(self) -> bool:
-        return not self.fully_connected
-
-    @property
-    def uses_c_aux(self) -> bool:
-        """Whether the loss has auxiliary digit terms to weight (separate training uses none)."""
-        return self.has_digit_heads and not self.separate_training
-
-
-VARIANTS: dict[str, Variant] = {
-    "main": Variant("shared digit net + auxiliary digit losses"),
-    "no_sharing": Variant("two independent digit nets", shared_weights=False),
-    "noise_removal": Variant("one-hot argmax of the digit outputs into the comparison", noise_removal=True),
-    "separate": Variant("digit net trained first on digits, then frozen", separate_training=True),
-    "separate_noise_removal": Variant("separate training + noise removal",
-                                      separate_training=True, noise_removal=True),
-    "fc_baseline": Variant("fully connected net with the same parameter count", fully_connected=True),
-}
-VARIANT_NAMES: tuple[str, ...] = tuple(VARIANTS)
-
-
-def get_variant(name: str) -> Variant:
-    try:
-        return VARIANTS[name]
-    except KeyError:
-        raise ValueError(f"unknown variant {name!r}; choose one of {', '.join(VARIANT_NAMES)}") from None
 
 
 def pixel_scaling(name: str = "pixel_scaling") -> layers.Layer:
@@ -90,8 +52,9 @@ class OneHotArgmax(layers.Layer):
     """
 
     def call(self, logits):
-        return ops.one_hot(ops.argmax(ops.stop_gradient(logits), axis=-1), ops.shape(logits)[-1],
-                           dtype=self.compute_dtype)
+        return ops.one_hot(
+            ops.argmax(ops.stop_gradient(logits), axis=-1), ops.shape(logits)[-1], dtype=self.compute_dtype
+        )
 
 
 def build_comparator(noise_removal: bool = False, paper_relu: bool = False) -> keras.Model:
@@ -104,43 +67,61 @@ def build_comparator(noise_removal: bool = False, paper_relu: bool = False) -> k
     digit_logits = keras.Input((2, 10), name="digit_logits")
     codes = OneHotArgmax(name="one_hot_argmax")(digit_logits) if noise_removal else digit_logits
     codes = layers.Flatten()(codes)
-    comparison = layers.Dense(2, activation="relu" if paper_relu else None, name="comparison")(codes)
-    return keras.Model(digit_logits, {"comparison": comparison}, name="comparator")
+    comparison = layers.Dense(2, activation="relu" if paper_relu else None, name=COMPARISON)(codes)
+    return keras.Model(digit_logits, {COMPARISON: comparison}, name="comparator")
 
 
-def build_model(variant: str = "main", paper_relu: bool = False, name: str | None = None) -> keras.Model:
-    """An uncompiled model for one variant of the study (see `VARIANTS`), named `name` or the variant."""
-    spec = get_variant(variant)
+def build_report_model(
+    *,
+    shared_weights: bool = True,
+    noise_removal: bool = False,
+    fully_connected: bool = False,
+    paper_relu: bool = False,
+) -> keras.Model:
+    """An uncompiled model of the report's: one digit net shared by both images (or two, or an MLP) and
+    the comparison layer. Separate training changes how a model trains (kerascmp.training), not the model."""
+    if fully_connected:
+        return _build_fc_baseline()
+    # Digit nets first, then the comparator: the order in which a seed initialises the weights.
+    first = build_digit_net() if shared_weights else build_digit_net("digit_net_1")
+    second = None if shared_weights else build_digit_net("digit_net_2")
+    return pair_model(first, second_digit_net=second, comparator=build_comparator(noise_removal, paper_relu))
+
+
+def pair_model(
+    digit_net: keras.Model,
+    *,
+    second_digit_net: keras.Model | None = None,
+    comparator: keras.Model | None = None,
+    name: str = "pair_model",
+) -> keras.Model:
+    """The composition every variant with digit heads shares: `digit_net` reads the first image (and the
+    second too, weights shared, unless `second_digit_net` is given); `comparator` (default: the report's
+    Dense 20 -> 2) maps both digits' logits (batch, 2, 10) to {COMPARISON: logits}."""
     pairs = keras.Input((2, 14, 14), name="pairs")
-    if spec.fully_connected:
-        return _build_fc_baseline(pairs, name or variant)
-
-    first, second = pairs[:, 0], pairs[:, 1]
-    if spec.shared_weights:
-        digit_net = build_digit_net()
-        digit1, digit2 = digit_net(first), digit_net(second)
-    else:
-        digit1 = build_digit_net("digit_net_1")(first)
-        digit2 = build_digit_net("digit_net_2")(second)
+    second_digit_net = second_digit_net or digit_net
+    comparator = comparator or build_comparator()
     # Identity layers give the outputs stable names for losses, metrics and export.
-    digit1 = layers.Identity(name="digit1")(digit1)
-    digit2 = layers.Identity(name="digit2")(digit2)
-    comparator = build_comparator(spec.noise_removal, paper_relu)
-    comparison = comparator(ops.stack([digit1, digit2], axis=1))["comparison"]
-    comparison = layers.Identity(name="comparison")(comparison)
-    return keras.Model(pairs, {"comparison": comparison, "digit1": digit1, "digit2": digit2}, name=name or variant)
+    digit1 = layers.Identity(name=DIGIT1)(digit_net(pairs[:, 0]))
+    digit2 = layers.Identity(name=DIGIT2)(second_digit_net(pairs[:, 1]))
+    comparison = comparator(ops.stack([digit1, digit2], axis=1))[COMPARISON]
+    comparison = layers.Identity(name=COMPARISON)(comparison)
+    return keras.Model(pairs, {COMPARISON: comparison, DIGIT1: digit1, DIGIT2: digit2}, name=name)
 
 
-def _build_fc_baseline(pairs, name: str) -> keras.Model:
+def _build_fc_baseline() -> keras.Model:
+    pairs = keras.Input((2, 14, 14), name="pairs")
     x = pixel_scaling()(pairs)
     x = layers.Flatten()(x)
     x = layers.Dense(FC_HIDDEN_UNITS, activation="relu", name="hidden")(x)
-    comparison = layers.Dense(2, name="comparison")(x)
-    return keras.Model(pairs, {"comparison": comparison}, name=name)
+    comparison = layers.Dense(2, name=COMPARISON)(x)
+    return keras.Model(pairs, {COMPARISON: comparison}, name="fc_baseline")
 
 
-def digit_classifier(digit_net: keras.Model, two_streams: bool = True, name: str = "digit_classifier") -> keras.Model:
-    """The digit net alone, for the first stage of separate training: digits (B, 14, 14) to {"digit": logits}.
+def digit_classifier(
+    digit_net: keras.Model, two_streams: bool = True, name: str = "digit_classifier"
+) -> keras.Model:
+    """The digit net alone, for the first stage of staged training: digits (B, 14, 14) to {DIGIT: logits}.
 
     With `two_streams`, digits 2i and 2i+1 go through the same net side by side, as the two digits of a
     pair do: the same logits and loss as one pass, but both cores busy (the study runs each op on one
@@ -148,21 +129,20 @@ def digit_classifier(digit_net: keras.Model, two_streams: bool = True, name: str
     """
     digits = keras.Input((14, 14), name="digits")
     if not two_streams:
-        return keras.Model(digits, {"digit": digit_net(digits)}, name=name)
+        return keras.Model(digits, {DIGIT: digit_net(digits)}, name=name)
     side_by_side = ops.reshape(digits, (-1, 2, 14, 14))
     logits = ops.stack([digit_net(side_by_side[:, 0]), digit_net(side_by_side[:, 1])], axis=1)
-    return keras.Model(digits, {"digit": ops.reshape(logits, (-1, 10))}, name=name)
+    return keras.Model(digits, {DIGIT: ops.reshape(logits, (-1, 10))}, name=name)
 
 
 def digit_nets(model: keras.Model) -> list[keras.Model]:
     """The digit sub-models inside a variant model (one when shared, two otherwise)."""
-    return [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name.startswith("digit_net")]
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.Model) and layer.name.startswith("digit_net")
+    ]
 
 
 def comparator_of(model: keras.Model) -> keras.Model:
     return model.get_layer("comparator")
-
-
-def output_names(variant: str) -> tuple[str, ...]:
-    """The model's outputs, in order."""
-    return ("comparison", "digit1", "digit2") if get_variant(variant).has_digit_heads else ("comparison",)

@@ -6,6 +6,7 @@ A dark digit on a light background is inverted to MNIST's light-on-dark unless -
 Arrays: --pairs FILE.npy of shape [N, 2, 14, 14] or [N, 2, 28, 28], raw pixels 0-255, with optional
 --labels FILE.npy of digit classes [N, 2] to report error rates.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,13 +15,22 @@ from pathlib import Path
 import numpy as np
 
 from kerascmp import cli
+from kerascmp.outputs import (
+    COMPARISON,
+    DIGIT_OUTPUTS,
+    FIRST_LEQ_SECOND,
+    P_FIRST_LEQ_SECOND,
+    probabilities_key,
+)
 
 SIGNATURES = ("serving_default", "from_mnist")
 
 
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m kerascmp.predict", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="exported SavedModel directory, e.g. saved_models/main")
+    parser.add_argument(
+        "--model", required=True, help="exported SavedModel directory, e.g. saved_models/main"
+    )
     parser.add_argument("images", nargs="*", metavar="IMAGE", help="two images: A and B")
     parser.add_argument("--pairs", help="a .npy of pairs [N, 2, 14, 14] or [N, 2, 28, 28], raw pixels 0-255")
     parser.add_argument("--labels", help="a .npy of the pairs' digit classes [N, 2]; adds error rates")
@@ -34,20 +44,25 @@ def load_model(directory: str):
 
     path = Path(directory)
     if not (path / "saved_model.pb").is_file():
-        raise cli.UsageError(f"{directory} is not a SavedModel directory (no saved_model.pb); "
-                             "export one with python -m kerascmp.train")
+        raise cli.UsageError(
+            f"{directory} is not a SavedModel directory (no saved_model.pb); "
+            "export one with python -m kerascmp.train"
+        )
     try:
         model = tf.saved_model.load(str(path))
     except Exception as err:  # TF raises several types for a damaged SavedModel
         raise cli.UsageError(f"cannot load the SavedModel in {directory}: {type(err).__name__}") from None
     missing = [s for s in SIGNATURES if s not in model.signatures]
     if missing:
-        raise cli.UsageError(f"{directory} lacks the kerascmp signature(s) {', '.join(missing)}; "
-                             "re-export it with python -m kerascmp.train")
+        raise cli.UsageError(
+            f"{directory} lacks the kerascmp signature(s) {', '.join(missing)}; "
+            "re-export it with python -m kerascmp.train"
+        )
     return model
 
 
 # ---- images -------------------------------------------------------------------------------------------
+
 
 def read_image(path: str, invert: str | bool = "auto") -> tuple[np.ndarray, list[str]]:
     """A 28x28 uint8 MNIST-like digit (light on dark) from an image file, and notes on what was done."""
@@ -58,7 +73,11 @@ def read_image(path: str, invert: str | bool = "auto") -> tuple[np.ndarray, list
         data = tf.io.read_file(path)
         image = tf.io.decode_image(data, expand_animations=False)
     except Exception as err:
-        reason = "not found" if not Path(path).exists() else f"not a readable PNG, JPEG, BMP or GIF ({type(err).__name__})"
+        reason = (
+            "not found"
+            if not Path(path).exists()
+            else f"not a readable PNG, JPEG, BMP or GIF ({type(err).__name__})"
+        )
         raise cli.UsageError(f"image {path}: {reason}") from None
     if image.shape[-1] in (2, 4):  # drop alpha
         image = image[..., :-1]
@@ -86,6 +105,7 @@ def _looks_dark_on_light(pixels: np.ndarray) -> bool:
 
 # ---- arrays -------------------------------------------------------------------------------------------
 
+
 def load_array(path: str, what: str) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
@@ -100,7 +120,9 @@ def check_pairs(pairs: np.ndarray) -> np.ndarray:
     if pairs.dtype.kind not in "uif":
         raise cli.UsageError(f"pairs must be numeric, got dtype {pairs.dtype}")
     if pairs.ndim != 4 or pairs.shape[1] != 2 or pairs.shape[2:] not in ((14, 14), (28, 28)):
-        raise cli.UsageError(f"pairs must have shape [N, 2, 14, 14] or [N, 2, 28, 28], got {list(pairs.shape)}")
+        raise cli.UsageError(
+            f"pairs must have shape [N, 2, 14, 14] or [N, 2, 28, 28], got {list(pairs.shape)}"
+        )
     if len(pairs) == 0:
         raise cli.UsageError("pairs is an empty batch (N = 0)")
     if pairs.dtype.kind == "f" and not np.all(np.isfinite(pairs)):
@@ -115,8 +137,10 @@ def check_pairs(pairs: np.ndarray) -> np.ndarray:
 
 def check_labels(labels: np.ndarray, n: int) -> np.ndarray:
     if labels.dtype.kind not in "ui" or labels.shape != (n, 2) or labels.min() < 0 or labels.max() > 9:
-        raise cli.UsageError(f"labels must be integer digit classes 0-9 of shape [{n}, 2] to match the pairs, "
-                             f"got {labels.dtype} {list(labels.shape)}")
+        raise cli.UsageError(
+            f"labels must be integer digit classes 0-9 of shape [{n}, 2] to match the pairs, "
+            f"got {labels.dtype} {list(labels.shape)}"
+        )
     return labels
 
 
@@ -137,10 +161,11 @@ def run_model(model, pairs: np.ndarray) -> dict[str, np.ndarray]:
 
 # ---- reports ------------------------------------------------------------------------------------------
 
+
 def describe_pair(outputs: dict[str, np.ndarray]) -> dict:
-    p_leq = float(outputs["p_first_leq_second"][0])
-    report = {"first_leq_second": bool(outputs["first_leq_second"][0]), "p_first_leq_second": p_leq}
-    for side, name in (("A", "digit1_probabilities"), ("B", "digit2_probabilities")):
+    p_leq = float(outputs[P_FIRST_LEQ_SECOND][0])
+    report = {FIRST_LEQ_SECOND: bool(outputs[FIRST_LEQ_SECOND][0]), P_FIRST_LEQ_SECOND: p_leq}
+    for side, name in zip("AB", map(probabilities_key, DIGIT_OUTPUTS)):
         if name in outputs:
             probabilities = outputs[name][0]
             report[f"digit_{side}"] = int(np.argmax(probabilities))
@@ -149,15 +174,20 @@ def describe_pair(outputs: dict[str, np.ndarray]) -> dict:
 
 
 def summarize_pairs(outputs: dict[str, np.ndarray], labels: np.ndarray | None) -> dict:
-    predicted = outputs["first_leq_second"].astype(bool)
-    summary = {"pairs": len(predicted), "predicted_first_leq_second": int(predicted.sum()),
-               "mean_confidence": float(np.mean(np.maximum(outputs["p_first_leq_second"],
-                                                           1 - outputs["p_first_leq_second"])))}
+    predicted = outputs[FIRST_LEQ_SECOND].astype(bool)
+    p_leq = outputs[P_FIRST_LEQ_SECOND]
+    summary = {
+        "pairs": len(predicted),
+        f"predicted_{FIRST_LEQ_SECOND}": int(predicted.sum()),
+        "mean_confidence": float(np.mean(np.maximum(p_leq, 1 - p_leq))),
+    }
     if labels is not None:
-        errors = {"comparison": float(np.mean(predicted != (labels[:, 0] <= labels[:, 1])) * 100)}
-        for i, name in enumerate(("digit1", "digit2")):
-            if f"{name}_probabilities" in outputs:
-                errors[name] = float(np.mean(np.argmax(outputs[f"{name}_probabilities"], -1) != labels[:, i]) * 100)
+        errors = {COMPARISON: float(np.mean(predicted != (labels[:, 0] <= labels[:, 1])) * 100)}
+        for i, name in enumerate(DIGIT_OUTPUTS):
+            if probabilities_key(name) in outputs:
+                errors[name] = float(
+                    np.mean(np.argmax(outputs[probabilities_key(name)], -1) != labels[:, i]) * 100
+                )
         summary["error_percent"] = errors
     return summary
 
@@ -168,14 +198,16 @@ def print_pair(report: dict) -> None:
             print(f"{side}: digit {report[f'digit_{side}']} (p = {report[f'p_digit_{side}']:.3f})")
         else:
             print(f"{side}: (this model has no digit heads)")
-    p = report["p_first_leq_second"]
-    verdict = ("A ≤ B", p) if report["first_leq_second"] else ("A > B", 1 - p)
+    p = report[P_FIRST_LEQ_SECOND]
+    verdict = ("A ≤ B", p) if report[FIRST_LEQ_SECOND] else ("A > B", 1 - p)
     print(f"verdict: {verdict[0]} (p = {verdict[1]:.3f})")
 
 
 def print_summary(summary: dict) -> None:
-    print(f"{summary['pairs']} pairs: {summary['predicted_first_leq_second']} predicted A ≤ B, "
-          f"mean confidence {summary['mean_confidence']:.3f}")
+    print(
+        f"{summary['pairs']} pairs: {summary[f'predicted_{FIRST_LEQ_SECOND}']} predicted A ≤ B, "
+        f"mean confidence {summary['mean_confidence']:.3f}"
+    )
     for name, value in summary.get("error_percent", {}).items():
         print(f"  {name} error: {value:.2f} %")
 

@@ -1,54 +1,54 @@
 """Reproduce the report's results table: `python -m kerascmp.study --variants all --rounds 10`.
 
-Every (variant, round) trains with the variant's defaults (kerascmp/defaults.py) and is stored in
+Every (variant, round) trains with the variant's defaults (kerascmp.variants) and is stored in
 `<output-dir>/rounds.jsonl` the moment it finishes; a rerun of the same command skips what is stored.
 Round r of every variant uses the same pairs (data seed = seed + r), so variants are compared on equal
 data; initialisation and shuffling get a seed of their own per (variant, round).
 Outputs: rounds.jsonl, study.json, table.csv, table.md, learning_curves.png, comparison.png.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from kerascmp import cli, defaults
 from kerascmp.data import max_pairs
-from kerascmp.models import VARIANT_NAMES
+from kerascmp.outputs import COMPARISON, TEST, error_key
+from kerascmp.variants import REPORT_ROWS, REPORT_VARIANTS
 
-EXTRA_ROWS = {"main_paper_relu": ("main", True)}  # row: (variant, paper_relu)
-ROWS = {**{name: (name, False) for name in VARIANT_NAMES}, **EXTRA_ROWS}
 HELD_OUT_EVERY = 5  # epochs between held-out evaluations for the learning curves (cheap, not free)
 
 
-def parse_rows(text: str) -> list[str]:
+def parse_variants(text: str) -> list[str]:
+    """The variants a --variants list names, 'all' standing for the report's six; each must be registered."""
     names = []
     for name in (n.strip() for n in text.split(",") if n.strip()):
-        expanded = list(VARIANT_NAMES) if name == "all" else [name]
-        for row in expanded:
-            if row not in ROWS:
-                raise cli.UsageError(f"unknown variant {row!r}; choose from all, {', '.join(ROWS)}")
-            if row not in names:
-                names.append(row)
+        for variant in REPORT_VARIANTS if name == "all" else [name]:
+            cli.variant_named(variant)
+            if variant not in names:
+                names.append(variant)
     if not names:
         raise cli.UsageError("--variants is empty")
     return names
 
 
-def run_seed(seed: int, row: str, round_index: int) -> int:
-    """A seed of its own for each (row, round), stable whatever subset of rows is run."""
-    state = np.random.SeedSequence([seed, list(ROWS).index(row), round_index]).generate_state(1)[0]
+def run_seed(seed: int, variant: str, round_index: int) -> int:
+    """A seed of its own for each (variant, round), stable whatever subset of variants is run or loaded."""
+    variant_id = REPORT_ROWS.index(variant) if variant in REPORT_ROWS else zlib.crc32(variant.encode())
+    state = np.random.SeedSequence([seed, variant_id, round_index]).generate_state(1)[0]
     return int(state % 2**31)
 
 
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m kerascmp.study", description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default="all", help=f"'all' (the six variants) or a comma list of: "
-                        f"{', '.join(ROWS)} (main_paper_relu: main with the report's ReLU on the logits)")
+    cli.add_variant_arguments(parser, several=True)
     parser.add_argument("--rounds", type=cli.positive_int, default=10)
     parser.add_argument("--seed", type=cli.non_negative_int, default=0)
     parser.add_argument("--epochs", type=cli.positive_int, default=defaults.EPOCHS)
@@ -61,6 +61,7 @@ def build_parser() -> cli.ArgumentParser:
 
 
 # ---- storage ------------------------------------------------------------------------------------------
+
 
 def load_rounds(path: Path) -> list[dict]:
     """Stored rounds; a line cut short by a kill is dropped (and the file repaired before appending)."""
@@ -96,11 +97,15 @@ def check_settings(output_dir: Path, settings: dict, overwrite: bool) -> None:
 
 # ---- the run ------------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    rows = parse_rows(args.variants)
+    cli.load_plugins(args.plugin)
+    names = parse_variants(args.variants)
     if args.pairs > max_pairs("test"):
-        raise cli.UsageError(f"--pairs {args.pairs}: MNIST-test gives at most {max_pairs('test')} disjoint pairs")
+        raise cli.UsageError(
+            f"--pairs {args.pairs}: MNIST-test gives at most {max_pairs('test')} disjoint pairs"
+        )
     output_dir = Path(args.output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise cli.UsageError(f"--output-dir {output_dir} is a file")
@@ -110,44 +115,60 @@ def main(argv: list[str] | None = None) -> int:
 
     from kerascmp import export, study_report
     from kerascmp.data import generate_pair_sets
-    from kerascmp.training import Hyperparameters, Run, summarize, train_runs
+    from kerascmp.trainer import Trainer
+    from kerascmp.training import RunSpec, summarize, train_runs
 
     rounds_path = output_dir / "rounds.jsonl"
     stored = load_rounds(rounds_path)
-    done = {(r["row"], r["round"]) for r in stored}
-    todo = {row: [i for i in range(args.rounds) if (row, i) not in done] for row in rows}
+    done = {(r["variant"], r["round"]) for r in stored}
+    todo = {name: [i for i in range(args.rounds) if (name, i) not in done] for name in names}
     total = sum(len(v) for v in todo.values())
-    skipped = len(rows) * args.rounds - total
-    print(f"study: {len(rows)} variant(s) x {args.rounds} rounds, {args.epochs} epochs, {args.pairs} pairs, "
-          f"{args.precision}; {skipped} round(s) already stored in {rounds_path}, {total} to train")
+    skipped = len(names) * args.rounds - total
+    print(
+        f"study: {len(names)} variant(s) x {args.rounds} rounds, {args.epochs} epochs, {args.pairs} pairs, "
+        f"{args.precision}; {skipped} round(s) already stored in {rounds_path}, {total} to train"
+    )
     title = f"{args.rounds} rounds, {args.epochs} epochs, {args.pairs} pairs"
     versions = export.package_versions()
     started, trained = time.perf_counter(), 0
+    trainer = Trainer()  # rounds of a variant share one compiled training step
+    test_comparison = error_key(TEST, COMPARISON)
 
-    for v, row in enumerate(rows, start=1):
-        variant, paper_relu = ROWS[row]
-        hparams = Hyperparameters.for_variant(variant, epochs=args.epochs, paper_relu=paper_relu,
-                                              precision=args.precision)
-        for i in todo[row]:
+    for v, name in enumerate(names, start=1):
+        hparams = cli.variant_named(name).hyperparameters(epochs=args.epochs, precision=args.precision)
+        for i in todo[name]:
             train, test = generate_pair_sets(args.pairs, args.seed + i, args.data_dir, args.download)
-            run = Run(variant, run_seed(args.seed, row, i), hparams, train, {"test": test}, monitor=test)
-            train_runs([run], validation_freq=HELD_OUT_EVERY,
-                       label=f"[variant {v}/{len(rows)} {row}] round {i + 1}/{args.rounds}")
-            record = {"row": row, "variant": variant, "round": i, "seed": run.seed, "data_seed": args.seed + i,
-                      "hyperparameters": dataclasses.asdict(hparams), "pairs": args.pairs,
-                      "errors": run.errors, "history": run.history, "history_val_every": HELD_OUT_EVERY,
-                      "wall_s": run.wall_s, "packages": versions}
+            spec = RunSpec(name, run_seed(args.seed, name, i), hparams, train, {TEST: test}, monitor=test)
+            progress = f"[variant {v}/{len(names)} {name}] round {i + 1}/{args.rounds}"
+            (result,) = train_runs([spec], trainer=trainer, validation_freq=HELD_OUT_EVERY, label=progress)
+            record = {
+                "variant": name,
+                "round": i,
+                "seed": spec.seed,
+                "data_seed": args.seed + i,
+                "hyperparameters": dataclasses.asdict(hparams),
+                "pairs": args.pairs,
+                "errors": result.errors,
+                "history": result.history,
+                "history_val_every": HELD_OUT_EVERY,
+                "wall_s": result.wall_s,
+                "packages": versions,
+            }
             append_round(rounds_path, record)
             stored.append(record)
             trained += 1
-            mean, std = summarize([r["errors"]["test_comparison"] for r in stored if r["row"] == row])
+            mean, std = summarize([r["errors"][test_comparison] for r in stored if r["variant"] == name])
             eta = (time.perf_counter() - started) / trained * (total - trained)
-            print(f"[variant {v}/{len(rows)} {row}] round {i + 1}/{args.rounds}: test comparison error "
-                  f"{run.errors['test_comparison']:.2f} %, running mean {mean:.2f}"
-                  + (f" ± {std:.2f}" if std is not None else "") + f" %  | {trained}/{total} trained, "
-                  f"ETA {eta / 60:.1f} min", flush=True)
+            print(
+                f"{progress}: test comparison error {result.errors[test_comparison]:.2f} %, "
+                f"running mean {mean:.2f}"
+                + (f" ± {std:.2f}" if std is not None else "")
+                + f" %  | {trained}/{total} trained, "
+                f"ETA {eta / 60:.1f} min",
+                flush=True,
+            )
 
-    selected = [r for r in stored if r["row"] in rows]
+    selected = [r for r in stored if r["variant"] in names]
     study_report.write_outputs(selected, output_dir, title)
     wall = time.perf_counter() - started
     print(study_report.table_markdown(study_report.summary_table(selected)))

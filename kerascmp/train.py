@@ -1,64 +1,90 @@
 """Train one variant of the study: `python -m kerascmp.train --variant noise_removal`.
 
-Each round draws fresh pairs and a fresh initialisation from seed + round, trains with the study's
-protocol (SGD, batch 100, 50 epochs), prints train and test error rates, and exports the first round's
-model to `<output-dir>/<variant>/` (SavedModel) and `<output-dir>/<variant>.keras`.
+Each round draws fresh pairs and a fresh initialisation from seed + round, trains with the variant's
+protocol (the report's: SGD, batch 100, 50 epochs), prints train and test error rates, and exports the
+first round's model to `<output-dir>/<variant>/` (SavedModel) and `<output-dir>/<variant>.keras`.
 """
+
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
 from kerascmp import cli, defaults
-from kerascmp.data import generate_pair_sets, max_pairs
-from kerascmp.models import VARIANT_NAMES, get_variant
+from kerascmp.data import max_pairs
+from kerascmp.outputs import PAIR_OUTPUTS, TEST, TRAIN, error_key
 
-ERROR_KEYS = tuple(f"{s}_{o}" for s in ("train", "test") for o in ("digit1", "digit2", "comparison"))
+ERROR_KEYS = tuple(error_key(split, output) for split in (TRAIN, TEST) for output in PAIR_OUTPUTS)
 
 
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m kerascmp.train", description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", default="main", help=f"one of: {', '.join(VARIANT_NAMES)} (default main)")
-    parser.add_argument("--lr", type=cli.positive_float, help="SGD learning rate (default: the variant's, "
-                        "see kerascmp/defaults.py)")
-    parser.add_argument("--c-aux", type=cli.c_aux_value, help="auxiliary digit-loss weight c in [0, 0.5]: "
-                        "L = c*L_d1 + c*L_d2 + (1-2c)*L_cmp (default: the variant's)")
-    parser.add_argument("--epochs", type=cli.positive_int, default=defaults.EPOCHS)
-    parser.add_argument("--batch-size", type=cli.positive_int, default=defaults.BATCH_SIZE)
-    parser.add_argument("--pairs", type=cli.positive_int, default=defaults.PAIRS,
-                        help=f"training and test pairs per round (at most {max_pairs('test')})")
+    cli.add_variant_arguments(parser)
+    parser.add_argument(
+        "--lr",
+        type=cli.positive_float,
+        help="learning rate (default: the variant's, see kerascmp/defaults.py)",
+    )
+    parser.add_argument(
+        "--c-aux",
+        type=cli.c_aux_value,
+        help="auxiliary digit-loss weight c in [0, 0.5]: "
+        "L = c*L_d1 + c*L_d2 + (1-2c)*L_cmp (default: the variant's)",
+    )
+    parser.add_argument("--epochs", type=cli.positive_int, help="default: the variant's (the report's: 50)")
+    parser.add_argument(
+        "--batch-size", type=cli.positive_int, help="default: the variant's (the report's: 100)"
+    )
+    parser.add_argument(
+        "--pairs",
+        type=cli.positive_int,
+        default=defaults.PAIRS,
+        help=f"training and test pairs per round (at most {max_pairs('test')})",
+    )
     parser.add_argument("--rounds", type=cli.positive_int, default=1)
     parser.add_argument("--seed", type=cli.non_negative_int, default=0, help="round r uses seed + r")
-    parser.add_argument("--precision", choices=("float32", "bfloat16"), default=defaults.PRECISION,
-                        help=f"compute precision (default {defaults.PRECISION}; see benchmarks/README.md)")
-    parser.add_argument("--paper-relu", action="store_true", help="keep the report's ReLU on the comparison logits")
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "bfloat16"),
+        default=defaults.PRECISION,
+        help=f"compute precision (default {defaults.PRECISION}; see benchmarks/README.md)",
+    )
     cli.add_data_arguments(parser)
-    parser.add_argument("--output-dir", default="saved_models", help="where exports go (default saved_models)")
-    parser.add_argument("--no-export", action="store_true", help="do not write the SavedModel and .keras file")
+    parser.add_argument(
+        "--output-dir", default="saved_models", help="where exports go (default saved_models)"
+    )
+    parser.add_argument(
+        "--no-export", action="store_true", help="do not write the SavedModel and .keras file"
+    )
     parser.add_argument("--results-json", help="write every round's numbers and the summary to this file")
     return parser
 
 
 def parse_args(argv: list[str] | None = None):
     args = build_parser().parse_args(argv)
-    try:
-        get_variant(args.variant)
-    except ValueError as err:
-        raise cli.UsageError(str(err)) from None
     if args.pairs > max_pairs("test"):
-        raise cli.UsageError(f"--pairs {args.pairs}: MNIST-test gives at most {max_pairs('test')} disjoint pairs")
-    if args.c_aux is not None and not get_variant(args.variant).uses_c_aux:
+        raise cli.UsageError(
+            f"--pairs {args.pairs}: MNIST-test gives at most {max_pairs('test')} disjoint pairs"
+        )
+    if args.results_json and Path(args.results_json).is_dir():
+        raise cli.UsageError(f"--results-json {args.results_json} is a directory; give a file path")
+    cli.load_plugins(args.plugin)
+    variant = cli.variant_named(args.variant)
+    if args.c_aux is not None and not variant.uses_c_aux:
         print(f"note: --c-aux has no effect on {args.variant} (its loss has no auxiliary digit terms)")
     return args
 
 
 def format_errors(errors: dict) -> str:
-    def cell(key):
-        value = errors.get(key)
+    def cell(split, output):
+        value = errors.get(error_key(split, output))
         return "  –  " if value is None else f"{value:5.2f}"
 
-    return "  ".join(f"{s}: d1 {cell(s + '_digit1')} d2 {cell(s + '_digit2')} cmp {cell(s + '_comparison')}"
-                     for s in ("train", "test"))
+    return "  ".join(
+        f"{split}: d1 {cell(split, PAIR_OUTPUTS[0])} d2 {cell(split, PAIR_OUTPUTS[1])} "
+        f"cmp {cell(split, PAIR_OUTPUTS[2])}"
+        for split in (TRAIN, TEST)
+    )
 
 
 def summary_of(rounds: list[dict]) -> dict[str, dict[str, float | None]]:
@@ -73,33 +99,55 @@ def summary_of(rounds: list[dict]) -> dict[str, dict[str, float | None]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.results_json and Path(args.results_json).is_dir():
-        raise cli.UsageError(f"--results-json {args.results_json} is a directory; give a file path")
+    variant = cli.variant_named(args.variant)
 
     from kerascmp import export, training  # TensorFlow loads here, after the arguments are known good
+    from kerascmp.data import generate_pair_sets
+    from kerascmp.trainer import Trainer
 
-    hparams = training.Hyperparameters.for_variant(
-        args.variant, learning_rate=args.lr, c_aux=args.c_aux, epochs=args.epochs, batch_size=args.batch_size,
-        paper_relu=args.paper_relu, precision=args.precision)
-    print(f"{args.variant}: {get_variant(args.variant).description}")
-    print(f"lr {hparams.learning_rate:g}, c_aux {hparams.c_aux:g}, {hparams.epochs} epochs, batch "
-          f"{hparams.batch_size}, {args.pairs} pairs, {args.rounds} round(s) from seed {args.seed}, {hparams.precision}")
+    hparams = variant.hyperparameters(
+        learning_rate=args.lr,
+        c_aux=args.c_aux,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        precision=args.precision,
+    )
+    print(f"{variant.name}: {variant.description}")
+    print(
+        f"lr {hparams.learning_rate:g}, c_aux {hparams.c_aux:g}, {hparams.epochs} epochs, batch "
+        f"{hparams.batch_size}, {args.pairs} pairs, {args.rounds} round(s) from seed {args.seed}, "
+        f"{hparams.precision}"
+    )
 
-    results = {"variant": args.variant, "hyperparameters": dataclasses.asdict(hparams), "pairs": args.pairs,
-               "seed": args.seed, "rounds": [], "packages": export.package_versions()}
+    results = {
+        "variant": variant.name,
+        "hyperparameters": dataclasses.asdict(hparams),
+        "pairs": args.pairs,
+        "seed": args.seed,
+        "rounds": [],
+        "packages": export.package_versions(),
+    }
+    trainer = Trainer()  # rounds share one compiled training step
     for r in range(args.rounds):
         seed = args.seed + r
         train_pairs, test_pairs = generate_pair_sets(args.pairs, seed, args.data_dir, args.download)
-        run = training.Run(args.variant, seed, hparams, train_pairs, {"test": test_pairs})
-        training.train_runs([run], label=f"round {r + 1}/{args.rounds} (seed {seed})")
-        print(f"round {r + 1}/{args.rounds}  {format_errors(run.errors)}  [{run.wall_s:.1f} s]", flush=True)
-        results["rounds"].append({"round": r + 1, "seed": seed, "errors": run.errors, "wall_s": run.wall_s})
+        spec = training.RunSpec(variant.name, seed, hparams, train_pairs, {TEST: test_pairs})
+        (result,) = training.train_runs(
+            [spec], trainer=trainer, label=f"round {r + 1}/{args.rounds} (seed {seed})"
+        )
+        print(
+            f"round {r + 1}/{args.rounds}  {format_errors(result.errors)}  [{result.wall_s:.1f} s]",
+            flush=True,
+        )
+        results["rounds"].append(
+            {"round": r + 1, "seed": seed, "errors": result.errors, "wall_s": result.wall_s}
+        )
         results["summary"] = summary_of(results["rounds"])
         if args.results_json:  # after every round, so an interrupted run keeps what it finished
             cli.atomic_write_json(args.results_json, results)
         if r == 0 and not args.no_export:
-            target = Path(args.output_dir) / args.variant
-            export.export_model(run.model, target, export.run_metadata(run))
+            target = Path(args.output_dir) / variant.name
+            export.export_model(result.model, target, export.run_metadata(result))
             print(f"exported {target}/ (SavedModel) and {target.with_suffix('.keras')}")
 
     if args.rounds > 1:

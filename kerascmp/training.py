@@ -1,56 +1,61 @@
-"""Training and evaluation of study runs: the loss, the two-stage separate training, error rates.
+"""Training and evaluation of runs: a frozen `RunSpec` goes in, a `RunResult` comes out.
 
 `train_runs` trains any number of runs of one variant together on the packed fast path
 (`kerascmp.packing`); one run is a pack of one, so every caller shares the same code and numbers.
+Pass the same `packing.Trainer` to successive calls to reuse its compiled training steps.
 """
+
 from __future__ import annotations
 
 import contextlib
+import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from kerascmp import defaults
 from kerascmp.data import PairSet, digits_of
-from kerascmp.models import build_model, comparator_of, digit_classifier, digit_nets, get_variant
-from kerascmp.packing import Job, fit_packed
-
-PRECISIONS = ("float32", "bfloat16")
+from kerascmp.models import comparator_of, digit_classifier, digit_nets
+from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2, PAIR_OUTPUTS, TRAIN, error_key
+from kerascmp.packing import Job
+from kerascmp.trainer import Trainer
+from kerascmp.variants import Hyperparameters, Variant, get_variant
 
 
 @dataclass(frozen=True)
-class Hyperparameters:
-    learning_rate: float
-    c_aux: float
-    epochs: int = defaults.EPOCHS
-    batch_size: int = defaults.BATCH_SIZE
-    paper_relu: bool = False
-    precision: str = "float32"
+class RunSpec:
+    """One training run: the variant, its seed and hyperparameters, the pairs it trains and is scored on."""
 
-    @classmethod
-    def for_variant(cls, variant: str, **overrides) -> "Hyperparameters":
-        """The variant's defaults (kerascmp.defaults), with `overrides` that are not None."""
-        values = dict(learning_rate=defaults.default_learning_rate(variant), c_aux=defaults.default_c_aux(variant))
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+    variant: str
+    seed: int
+    hparams: Hyperparameters
+    train: PairSet
+    evaluate_on: Mapping[str, PairSet] = field(default_factory=dict)  # split -> pairs; TRAIN is always scored
+    monitor: PairSet | None = None  # pairs for a per-epoch held-out curve
 
-    def validate(self) -> None:
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning rate must be > 0, got {self.learning_rate}")
-        if not 0 <= self.c_aux <= 0.5:
-            raise ValueError(f"c_aux must be in [0, 0.5], got {self.c_aux}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch size must be >= 1")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced: its trained model, error rates (%) keyed by `error_key`, per-epoch curves."""
+
+    spec: RunSpec
+    model: keras.Model
+    errors: dict[str, float | None]
+    history: dict[str, list[float]]
+    wall_s: float
 
 
 def loss_weights(c_aux: float) -> dict[str, float]:
     """The study's loss, L = c*L_digit1 + c*L_digit2 + (1 - 2c)*L_comparison, as Keras loss_weights."""
-    return {"comparison": 1.0 - 2.0 * c_aux, "digit1": c_aux, "digit2": c_aux}
+    return {COMPARISON: 1.0 - 2.0 * c_aux, DIGIT1: c_aux, DIGIT2: c_aux}
+
+
+def loss_weights_for(variant: Variant, c_aux: float) -> dict[str, float]:
+    """The study's loss for joint variants; the comparison alone where there are no auxiliary terms."""
+    return loss_weights(c_aux) if variant.uses_c_aux else {COMPARISON: 1.0}
 
 
 def make_deterministic(seed: int) -> None:
@@ -70,145 +75,205 @@ def precision_policy(precision: str):
         keras.config.set_dtype_policy(previous)
 
 
-@dataclass
-class Run:
-    """One training run: what to train, on which pairs, and (after `train_runs`) its model and numbers."""
-
-    variant: str
-    seed: int
-    hparams: Hyperparameters
-    train: PairSet
-    evaluate_on: dict[str, PairSet] = field(default_factory=dict)  # name -> pairs; "train" is added
-    monitor: PairSet | None = None  # per-epoch validation curve on these pairs
-    model: keras.Model | None = None
-    errors: dict[str, float | None] = field(default_factory=dict)  # "{set}_{output}" -> error %
-    history: dict[str, list[float]] = field(default_factory=dict)
-    wall_s: float = 0.0
+def build_model(variant: str, *, seed: int, precision: str) -> keras.Model:
+    """A variant's model, initialised from `seed` alone, in `precision`."""
+    with precision_policy(precision):
+        make_deterministic(seed)
+        return get_variant(variant).build()
 
 
 def targets_of(pairs: PairSet) -> dict[str, np.ndarray]:
     """The true label of every model output."""
-    return {"comparison": pairs.target, "digit1": pairs.classes[:, 0], "digit2": pairs.classes[:, 1]}
+    return {COMPARISON: pairs.target, DIGIT1: pairs.classes[:, 0], DIGIT2: pairs.classes[:, 1]}
 
 
-def compile_model(model: keras.Model, learning_rate: float, weights: dict[str, float]) -> keras.Model:
-    """Plain Keras compile of one variant model: SGD, cross-entropy per output, the study's loss weights."""
-    model.compile(keras.optimizers.SGD(learning_rate),
-                  loss={name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in model.output},
-                  loss_weights={name: weights.get(name, 0.0) for name in model.output})
+def compile_model(model: keras.Model, *, learning_rate: float, weights: dict[str, float]) -> keras.Model:
+    """Plain Keras compile of one pair model: SGD, cross-entropy per output, the given loss weights."""
+    model.compile(
+        keras.optimizers.SGD(learning_rate),
+        loss={name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in model.output},
+        loss_weights={name: weights.get(name, 0.0) for name in model.output},
+    )
     return model
 
 
 def error_rates(outputs: dict[str, np.ndarray], pairs: PairSet) -> dict[str, float]:
     """Error rates in % of a model's outputs on `pairs`."""
     truth = targets_of(pairs)
-    return {name: round(100.0 * float(np.mean(np.argmax(logits, axis=-1) != truth[name])), 6)
-            for name, logits in outputs.items()}
+    return {
+        name: round(100.0 * float(np.mean(np.argmax(logits, axis=-1) != truth[name])), 6)
+        for name, logits in outputs.items()
+    }
 
 
 def predict(model: keras.Model, pairs: np.ndarray, batch_size: int = 1000) -> dict[str, np.ndarray]:
     """Eager forward pass in chunks (no tracing: cheaper than `predict` for a few thousand pairs)."""
-    chunks = [model(tf.constant(pairs[i:i + batch_size]), training=False) for i in range(0, len(pairs), batch_size)]
-    return {name: np.concatenate([np.asarray(c[name], dtype=np.float32) for c in chunks]) for name in chunks[0]}
+    chunks = [
+        model(tf.constant(pairs[i : i + batch_size]), training=False)
+        for i in range(0, len(pairs), batch_size)
+    ]
+    return {
+        name: np.concatenate([np.asarray(c[name], dtype=np.float32) for c in chunks]) for name in chunks[0]
+    }
 
 
-def evaluate(run: Run) -> dict[str, float | None]:
-    """Errors on every evaluation set, keyed "{set}_{output}"; None where the variant has no such output."""
+def evaluate(model: keras.Model, spec: RunSpec) -> dict[str, float | None]:
+    """Errors on every scored split, keyed by `error_key`; None where the variant has no such output."""
     errors = {}
-    for set_name, pairs in {"train": run.train, **run.evaluate_on}.items():
-        rates = error_rates(predict(run.model, pairs.pairs), pairs)
-        for output in ("digit1", "digit2", "comparison"):
-            errors[f"{set_name}_{output}"] = rates.get(output)
+    for split, pairs in {TRAIN: spec.train, **spec.evaluate_on}.items():
+        rates = error_rates(predict(model, pairs.pairs), pairs)
+        for output in PAIR_OUTPUTS:
+            errors[error_key(split, output)] = rates.get(output)
     return errors
 
 
-def _validate_pack(runs: list[Run]) -> None:
-    if not runs:
+def _validate_pack(specs: list[RunSpec]) -> None:
+    if not specs:
         raise ValueError("no runs to train")
-    first = runs[0]
-    for run in runs:
-        run.hparams.validate()
-        same = (run.variant, run.hparams.epochs, run.hparams.batch_size, run.hparams.precision, len(run.train))
-        if same != (first.variant, first.hparams.epochs, first.hparams.batch_size, first.hparams.precision,
-                    len(first.train)):
-            raise ValueError("runs trained together must share variant, epochs, batch size, precision and size")
+
+    def protocol(spec: RunSpec) -> tuple:
+        return (
+            spec.variant,
+            spec.hparams.epochs,
+            spec.hparams.batch_size,
+            spec.hparams.precision,
+            len(spec.train),
+        )
+
+    for spec in specs:
+        spec.hparams.validate()
+        if protocol(spec) != protocol(specs[0]):
+            raise ValueError(
+                "runs trained together must share variant, epochs, batch size, precision and size"
+            )
 
 
-def train_runs(runs: list[Run], verbose: bool = True, validation_freq: int = 1, label: str = "") -> list[Run]:
-    """Train `runs` (same variant and protocol; seeds, lr and c_aux may differ) and evaluate them."""
-    _validate_pack(runs)
-    spec = get_variant(runs[0].variant)
-    hp = runs[0].hparams
+def _job(variant: Variant, spec: RunSpec, *, model, x, y, weights, monitor=None) -> Job:
+    steps = spec.hparams.epochs * math.ceil(len(x) / spec.hparams.batch_size)
+    return Job(
+        model=model,
+        x=x,
+        y=y,
+        loss_weights=weights,
+        seed=spec.seed,
+        validation=monitor,
+        optimizer=variant.optimizer(spec.hparams.learning_rate, steps),
+    )
+
+
+def train_runs(
+    specs: list[RunSpec],
+    *,
+    trainer: Trainer | None = None,
+    models: list[keras.Model] | None = None,
+    verbose: bool = True,
+    validation_freq: int = 1,
+    label: str = "",
+) -> list[RunResult]:
+    """Train `specs` (same variant and protocol; seeds, learning rates and c_aux may differ) and score them.
+
+    `models` are the runs' models when the caller built them (KerasTuner's `build(hp)`); by default each
+    is built from its run's seed. `trainer` reuses compiled steps across calls; by default a fresh one.
+    """
+    _validate_pack(specs)
+    trainer = trainer or Trainer()
+    variant = get_variant(specs[0].variant)
+    hp = specs[0].hparams
     start = time.perf_counter()
+    models = models or [build_model(spec.variant, seed=spec.seed, precision=hp.precision) for spec in specs]
     with precision_policy(hp.precision):
-        for i, run in enumerate(runs):
-            if run.model is None:  # a caller may hand in a model it built (KerasTuner's build(hp))
-                make_deterministic(run.seed)  # each run's initialisation depends on its own seed only
-                run.model = build_model(run.variant, run.hparams.paper_relu, name=f"{run.variant}_{i}")
-        if spec.separate_training:
-            _train_separately(runs, verbose, label, validation_freq)
+        if variant.staged:
+            histories = _train_in_stages(variant, specs, models, trainer, verbose, label, validation_freq)
         else:
-            jobs = [Job(model=run.model, x=run.train.pairs, y=targets_of(run.train),
-                        loss_weights=_loss_weights_for(run), learning_rate=run.hparams.learning_rate,
-                        seed=run.seed,
-                        validation=(run.monitor.pairs, targets_of(run.monitor)) if run.monitor else None)
-                    for run in runs]
-            fit_packed(jobs, hp.epochs, hp.batch_size, validation_freq, verbose, label,
-                       cache_key=_configuration(runs, "joint", [job.loss_weights for job in jobs]))
-            for run, job in zip(runs, jobs):
-                run.history = job.history
-    wall_s = (time.perf_counter() - start) / len(runs)
-    for run in runs:
-        run.wall_s = wall_s
-        run.errors = evaluate(run)
-    return runs
+            jobs = [
+                _job(
+                    variant,
+                    spec,
+                    model=model,
+                    x=spec.train.pairs,
+                    y=targets_of(spec.train),
+                    weights=loss_weights_for(variant, spec.hparams.c_aux),
+                    monitor=(spec.monitor.pairs, targets_of(spec.monitor)) if spec.monitor else None,
+                )
+                for spec, model in zip(specs, models)
+            ]
+            histories = trainer.fit(
+                jobs,
+                epochs=hp.epochs,
+                batch_size=hp.batch_size,
+                validation_freq=validation_freq,
+                verbose=verbose,
+                label=label,
+            )
+    wall_s = (time.perf_counter() - start) / len(specs)
+    return [
+        RunResult(spec, model, evaluate(model, spec), history, wall_s)
+        for spec, model, history in zip(specs, models, histories)
+    ]
 
 
-def _configuration(runs: list[Run], stage: str, weights: list[dict] | None = None) -> tuple:
-    """What shapes a stage's training graph, as a cache key for `fit_packed`."""
-    return (stage, runs[0].variant, runs[0].hparams.precision, runs[0].hparams.batch_size,
-            tuple((run.hparams.paper_relu, run.hparams.learning_rate) for run in runs),
-            tuple(tuple(sorted(w.items())) for w in weights or []))
-
-
-def _loss_weights_for(run: Run) -> dict[str, float]:
-    if not get_variant(run.variant).uses_c_aux:
-        return {"comparison": 1.0}
-    return loss_weights(run.hparams.c_aux)
-
-
-def _train_separately(runs: list[Run], verbose: bool, label: str, validation_freq: int) -> None:
+def _train_in_stages(
+    variant: Variant,
+    specs: list[RunSpec],
+    models: list[keras.Model],
+    trainer: Trainer,
+    verbose: bool,
+    label: str,
+    validation_freq: int,
+) -> list[dict[str, list[float]]]:
     """Stage 1: the digit net on the 2N training digits. Stage 2: the comparator on the frozen digit net.
 
     The frozen net is deterministic, so stage 2 trains on its cached logits: the same updates as feeding
     pairs through it every step, for a fraction of the cost.
     """
-    hp = runs[0].hparams
+    hp = specs[0].hparams
     stage1 = []
-    for run in runs:
-        digits, classes = digits_of(run.train)
-        classifier = digit_classifier(digit_nets(run.model)[0], two_streams=hp.batch_size % 2 == 0,
-                                      name=f"{run.model.name}_digits")  # 2N digits: every batch even
-        stage1.append(Job(model=classifier, x=digits, y={"digit": classes}, loss_weights={"digit": 1.0},
-                          learning_rate=run.hparams.learning_rate, seed=run.seed))
-    fit_packed(stage1, hp.epochs, hp.batch_size, verbose=verbose, label=f"{label} stage 1/2: digit net".strip(),
-               cache_key=_configuration(runs, "digits"))
+    for spec, model in zip(specs, models):
+        digits, classes = digits_of(spec.train)
+        classifier = digit_classifier(
+            digit_nets(model)[0], two_streams=hp.batch_size % 2 == 0, name=f"{model.name}_digits"
+        )  # 2N digits: every batch even
+        stage1.append(
+            _job(variant, spec, model=classifier, x=digits, y={DIGIT: classes}, weights={DIGIT: 1.0})
+        )
+    digit_curves = trainer.fit(
+        stage1,
+        epochs=hp.epochs,
+        batch_size=hp.batch_size,
+        verbose=verbose,
+        label=f"{label} stage 1/2: digit net".strip(),
+    )
 
-    def digit_codes(run: Run, pairs: PairSet) -> np.ndarray:
-        logits = predict(run.model, pairs.pairs)
-        return np.stack([logits["digit1"], logits["digit2"]], axis=1)
+    def digit_codes(model: keras.Model, pairs: PairSet) -> np.ndarray:
+        logits = predict(model, pairs.pairs)
+        return np.stack([logits[DIGIT1], logits[DIGIT2]], axis=1)
 
     stage2 = []
-    for run in runs:
-        digit_nets(run.model)[0].trainable = False
-        monitor = (digit_codes(run, run.monitor), {"comparison": run.monitor.target}) if run.monitor else None
-        stage2.append(Job(model=comparator_of(run.model), x=digit_codes(run, run.train),
-                          y={"comparison": run.train.target}, loss_weights={"comparison": 1.0},
-                          learning_rate=run.hparams.learning_rate, seed=run.seed, validation=monitor))
-    fit_packed(stage2, hp.epochs, hp.batch_size, validation_freq, verbose,
-               label=f"{label} stage 2/2: comparator".strip(), cache_key=_configuration(runs, "comparator"))
-    for run, first, second in zip(runs, stage1, stage2):
-        run.history = {"digit_error": first.history.get("digit_error", []), **second.history}
+    for spec, model in zip(specs, models):
+        digit_nets(model)[0].trainable = False
+        monitor = (
+            (digit_codes(model, spec.monitor), {COMPARISON: spec.monitor.target}) if spec.monitor else None
+        )
+        stage2.append(
+            _job(
+                variant,
+                spec,
+                model=comparator_of(model),
+                x=digit_codes(model, spec.train),
+                y={COMPARISON: spec.train.target},
+                weights={COMPARISON: 1.0},
+                monitor=monitor,
+            )
+        )
+    comparison_curves = trainer.fit(
+        stage2,
+        epochs=hp.epochs,
+        batch_size=hp.batch_size,
+        validation_freq=validation_freq,
+        verbose=verbose,
+        label=f"{label} stage 2/2: comparator".strip(),
+    )
+    return [{**first, **second} for first, second in zip(digit_curves, comparison_curves)]
 
 
 def summarize(values: list[float | None]) -> tuple[float | None, float | None]:

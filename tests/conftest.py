@@ -1,4 +1,5 @@
 """Shared fixtures: real MNIST pairs, tiny so that every test trains in seconds."""
+
 import os
 import subprocess
 import sys
@@ -20,8 +21,14 @@ def tiny_pairs():
 
 def run_module(module: str, *args: str, timeout: float = 300, cwd=None) -> subprocess.CompletedProcess:
     """Run `python -m module args` in a fresh process, as a user would."""
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd or REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess, *fragments: str) -> None:

@@ -1,8 +1,9 @@
 """The benchmark's arithmetic and report; the timings themselves live in benchmarks/results/, not in tests."""
+
 import pytest
 
-from kerascmp import bench
 from conftest import assert_clean_failure, run_module
+from kerascmp import bench
 
 
 def test_one_run_is_about_two_teraflop():
@@ -19,9 +20,18 @@ def test_describe_relates_time_to_the_ceiling():
 
 def test_markdown_shows_both_ratios():
     row = bench.describe([8.0], 50, {"float32": 200.0, "bfloat16": 400.0}, "bfloat16")
-    report = {"date": "2026-11-27", "machine": "test", "command": "python -m kerascmp.bench", "epochs": 50,
-              "ceiling": {"float32": 200.0, "bfloat16": 400.0}, "paths": {"kerascmp": {**row, "test_comparison_errors": [13.0, 14.0]}},
-              "ratio": 1.9, "pair_ratios": [1.8, 1.9, 2.0], "sequence_ratio": 2.1, "conv_profile": None}
+    report = {
+        "date": "2026-11-27",
+        "machine": "test",
+        "command": "python -m kerascmp.bench",
+        "epochs": 50,
+        "ceiling": {"float32": 200.0, "bfloat16": 400.0},
+        "paths": {"kerascmp": {**row, "test_comparison_errors": [13.0, 14.0]}},
+        "ratio": 1.9,
+        "pair_ratios": [1.8, 1.9, 2.0],
+        "sequence_ratio": 2.1,
+        "conv_profile": None,
+    }
     text = bench.markdown(report)
     assert "1.90×" in text and "2.10×" in text and "13.50 ± 0.71 (n=2)" in text
     assert "Rounds in sequence" not in bench.markdown({**report, "sequence_ratio": None})

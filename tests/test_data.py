@@ -7,11 +7,13 @@ from kerascmp import data
 @pytest.fixture
 def numbered_mnist(monkeypatch):
     """Synthetic MNIST whose every image carries its own id, so reuse and provenance are visible."""
+
     def fake_load(data_dir=None, download=False):
         def split(offset, n):
             ids = np.arange(offset, offset + n, dtype=np.float32)
             images = np.broadcast_to(ids[:, None, None], (n, 14, 14)).copy()
             return images, (np.arange(n) % 10).astype(np.int32)
+
         return {"train": split(0, 60_000), "test": split(100_000, 10_000)}
 
     monkeypatch.setattr(data, "load_mnist", fake_load)

@@ -1,27 +1,62 @@
 """Packed runs are independent: a replica trains exactly as it would alone."""
+
+import keras
 import numpy as np
+import pytest
 
-from kerascmp import data, models
-from kerascmp.training import Hyperparameters, Run, train_runs
+from kerascmp import data, packing, training
+from kerascmp.outputs import TEST
+from kerascmp.trainer import shared_optimizer
+from kerascmp.training import RunSpec, train_runs
+from kerascmp.variants import Hyperparameters
 
 
-def test_packed_replica_equals_the_same_seed_trained_alone(tiny_pairs):
+def test_packed_replica_equals_the_same_seed_trained_alone():
     settings = [(11, 0.1, 0.28), (12, 0.03, 0.1), (13, 0.2, 0.4)]  # seed, lr, c_aux: all differ
 
-    def runs_for(chosen):
-        runs = []
+    def specs_for(chosen):
+        specs = []
         for seed, lr, c_aux in chosen:
             train, test = data.generate_pair_sets(200, seed)
-            hparams = Hyperparameters(lr, c_aux, epochs=2, precision="float32")
-            runs.append(Run("main", seed, hparams, train, {"test": test}))
-        return runs
+            specs.append(RunSpec("main", seed, Hyperparameters(lr, c_aux, epochs=2), train, {TEST: test}))
+        return specs
 
-    packed = train_runs(runs_for(settings), verbose=False)
-    alone = train_runs(runs_for(settings[1:2]), verbose=False)[0]
+    packed = train_runs(specs_for(settings), verbose=False)
+    alone = train_runs(specs_for(settings[1:2]), verbose=False)[0]
     replica = packed[1]
-    initial = models.build_model("main")  # an untrained model, to show the weights moved at all
-    for trained, single, start in zip(replica.model.get_weights(), alone.model.get_weights(), initial.get_weights()):
+    initial = training.build_model(
+        "main", seed=12, precision="float32"
+    ).get_weights()  # the same seed, untrained
+    for trained, single in zip(replica.model.get_weights(), alone.model.get_weights()):
         np.testing.assert_allclose(trained, single, rtol=1e-4, atol=1e-5)
-    assert not np.allclose(replica.model.get_weights()[0], alone.model.get_weights()[0] * 0 + initial.get_weights()[0])
+    moved = [not np.allclose(w, w0) for w, w0 in zip(replica.model.get_weights(), initial)]
+    assert all(moved), moved  # every weight trained, in the pack as alone
     assert replica.errors == alone.errors
     assert packed[0].errors != packed[1].errors
+
+
+def _job(seed: int, optimizer: keras.optimizers.Optimizer, pairs) -> packing.Job:
+    model = training.build_model("main", seed=seed, precision="float32")
+    return packing.Job(
+        model=model,
+        x=pairs.pairs,
+        y=training.targets_of(pairs),
+        loss_weights=training.loss_weights(0.25),
+        optimizer=optimizer,
+        seed=seed,
+    )
+
+
+def test_sgd_learning_rates_fold_into_the_loss_and_other_optimisers_must_match(tiny_pairs):
+    train = tiny_pairs[0]
+    optimizer, scales = shared_optimizer(
+        [
+            _job(1, keras.optimizers.SGD(0.1, momentum=0.9), train),
+            _job(2, keras.optimizers.SGD(0.025, momentum=0.9), train),
+        ]
+    )
+    assert scales == pytest.approx([1.0, 0.25]) and optimizer.get_config()["momentum"] == 0.9
+    with pytest.raises(ValueError, match="share their optimiser"):
+        shared_optimizer(
+            [_job(1, keras.optimizers.Adam(1e-3), train), _job(2, keras.optimizers.Adam(1e-2), train)]
+        )

@@ -1,4 +1,5 @@
 """`python -m kerascmp.predict`: right verdicts on real MNIST files, and clean refusals of bad input."""
+
 import json
 
 import numpy as np
@@ -6,16 +7,29 @@ import pytest
 
 from conftest import assert_clean_failure, run_module
 from kerascmp import data, export
-from kerascmp.training import Hyperparameters, Run, train_runs
+from kerascmp.outputs import (
+    COMPARISON,
+    DIGIT1,
+    DIGIT_OUTPUTS,
+    FIRST_LEQ_SECOND,
+    P_FIRST_LEQ_SECOND,
+    TEST,
+    error_key,
+    probabilities_key,
+)
+from kerascmp.training import RunSpec, train_runs
+from kerascmp.variants import get_variant
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     """A main model trained briefly but well enough to read clear digits (1000 pairs, 10 epochs)."""
     train, test = data.generate_pair_sets(1000, seed=0)
-    run = Run("main", 0, Hyperparameters.for_variant("main", epochs=10, precision="float32"), train, {"test": test})
-    train_runs([run], verbose=False)
-    assert run.errors["test_digit1"] < 12
+    spec = RunSpec(
+        "main", 0, get_variant("main").hyperparameters(epochs=10, precision="float32"), train, {TEST: test}
+    )
+    (run,) = train_runs([spec], verbose=False)
+    assert run.errors[error_key(TEST, DIGIT1)] < 12
     directory = tmp_path_factory.mktemp("predict") / "main"
     export.export_model(run.model, directory, export.run_metadata(run))
     return directory
@@ -26,8 +40,16 @@ def mnist_test_digits():
     """The first 28x28 MNIST-test images and their labels, straight from TFDS."""
     import tensorflow_datasets as tfds
 
-    images, labels = tfds.as_numpy(tfds.load("mnist", split="test[:40]", data_dir=str(data.BUNDLED_DATA_DIR),
-                                             download=False, batch_size=-1, as_supervised=True))
+    images, labels = tfds.as_numpy(
+        tfds.load(
+            "mnist",
+            split="test[:40]",
+            data_dir=str(data.BUNDLED_DATA_DIR),
+            download=False,
+            batch_size=-1,
+            as_supervised=True,
+        )
+    )
     return images[..., 0], labels
 
 
@@ -44,7 +66,9 @@ def confident_pick(model_dir, images, labels):
     import tensorflow as tf
 
     model = tf.saved_model.load(str(model_dir))
-    probs = model.signatures["from_mnist"](pairs=tf.constant(np.stack([images, images], 1)))["digit1_probabilities"]
+    probs = model.signatures["from_mnist"](pairs=tf.constant(np.stack([images, images], 1)))[
+        probabilities_key(DIGIT1)
+    ]
     probs = probs.numpy()
     good = [i for i in range(len(labels)) if np.argmax(probs[i]) == labels[i] and probs[i].max() > 0.9]
     small = min(good, key=lambda i: labels[i])
@@ -68,7 +92,10 @@ def test_cli_reads_pngs_and_gives_the_right_verdict(model_dir, mnist_test_digits
     result = run_module("kerascmp.predict", "--model", str(model_dir), c, d, "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["first_leq_second"] and (report["digit_A"], report["digit_B"]) == (labels[small], labels[large])
+    assert report[FIRST_LEQ_SECOND] and (report["digit_A"], report["digit_B"]) == (
+        labels[small],
+        labels[large],
+    )
 
 
 def test_resized_image_gets_a_note(model_dir, mnist_test_digits, tmp_path):
@@ -76,8 +103,13 @@ def test_resized_image_gets_a_note(model_dir, mnist_test_digits, tmp_path):
 
     images, _ = mnist_test_digits
     big = tf.image.resize(images[0][..., None].astype(np.float32), (56, 56)).numpy()[..., 0]
-    result = run_module("kerascmp.predict", "--model", str(model_dir), write_png(tmp_path / "big.png", big),
-                        write_png(tmp_path / "small.png", images[1]))
+    result = run_module(
+        "kerascmp.predict",
+        "--model",
+        str(model_dir),
+        write_png(tmp_path / "big.png", big),
+        write_png(tmp_path / "small.png", images[1]),
+    )
     assert result.returncode == 0 and "56x56 resized to 28x28" in result.stdout
 
 
@@ -85,11 +117,30 @@ def test_pairs_file_with_labels_reports_error_rates(model_dir, tmp_path):
     _, test = data.generate_pair_sets(200, seed=1)
     np.save(tmp_path / "pairs.npy", test.pairs)
     np.save(tmp_path / "labels.npy", test.classes)
-    result = run_module("kerascmp.predict", "--model", str(model_dir), "--pairs", str(tmp_path / "pairs.npy"),
-                        "--labels", str(tmp_path / "labels.npy"), "--json")
+    result = run_module(
+        "kerascmp.predict",
+        "--model",
+        str(model_dir),
+        "--pairs",
+        str(tmp_path / "pairs.npy"),
+        "--labels",
+        str(tmp_path / "labels.npy"),
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["pairs"] == 200 and summary["error_percent"]["digit1"] < 20
+    assert summary["pairs"] == 200
+
+    import tensorflow as tf  # the same numbers, computed here from the SavedModel's raw outputs
+
+    out = tf.saved_model.load(str(model_dir)).signatures["serving_default"](pairs=tf.constant(test.pairs))
+    digits = [np.argmax(out[probabilities_key(name)].numpy(), -1) for name in DIGIT_OUTPUTS]
+    expected = {
+        name: 100 * np.mean(d != test.classes[:, i]) for i, (name, d) in enumerate(zip(DIGIT_OUTPUTS, digits))
+    }
+    expected[COMPARISON] = 100 * np.mean((out[P_FIRST_LEQ_SECOND].numpy() >= 0.5) != (test.target == 1))
+    assert summary["error_percent"] == pytest.approx(expected)
+    assert expected[DIGIT1] < 20 and expected[COMPARISON] < 40  # a model that reads digits, not a coin
 
 
 def bad_array_cases():
@@ -127,25 +178,41 @@ def test_bad_pairs_are_refused(case, model_dir, tmp_path, capsys):
 def test_label_mismatch_is_refused(model_dir, tmp_path):
     np.save(tmp_path / "pairs.npy", np.full((4, 2, 14, 14), 50.0, np.float32))
     np.save(tmp_path / "labels.npy", np.zeros((3, 2), np.int64))
-    result = run_module("kerascmp.predict", "--model", str(model_dir), "--pairs", str(tmp_path / "pairs.npy"),
-                        "--labels", str(tmp_path / "labels.npy"))
+    result = run_module(
+        "kerascmp.predict",
+        "--model",
+        str(model_dir),
+        "--pairs",
+        str(tmp_path / "pairs.npy"),
+        "--labels",
+        str(tmp_path / "labels.npy"),
+    )
     assert_clean_failure(result, "to match the pairs")
 
 
 def test_missing_and_non_savedmodel_directories_are_refused(tmp_path, model_dir):
     png = write_png(tmp_path / "a.png", np.zeros((28, 28)))
-    assert_clean_failure(run_module("kerascmp.predict", "--model", str(tmp_path / "none"), png, png),
-                         "not a SavedModel directory")
+    assert_clean_failure(
+        run_module("kerascmp.predict", "--model", str(tmp_path / "none"), png, png),
+        "not a SavedModel directory",
+    )
     (tmp_path / "fake").mkdir()
     (tmp_path / "fake" / "saved_model.pb").write_bytes(b"not a protobuf")
-    assert_clean_failure(run_module("kerascmp.predict", "--model", str(tmp_path / "fake"), png, png),
-                         "cannot load the SavedModel")
+    assert_clean_failure(
+        run_module("kerascmp.predict", "--model", str(tmp_path / "fake"), png, png),
+        "cannot load the SavedModel",
+    )
 
 
 def test_unreadable_and_corrupt_images_are_refused(model_dir, tmp_path):
     good = write_png(tmp_path / "good.png", np.zeros((28, 28)))
     (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
-    assert_clean_failure(run_module("kerascmp.predict", "--model", str(model_dir), good,
-                                    str(tmp_path / "corrupt.png")), "corrupt.png", "not a readable")
-    assert_clean_failure(run_module("kerascmp.predict", "--model", str(model_dir), good,
-                                    str(tmp_path / "missing.png")), "not found")
+    assert_clean_failure(
+        run_module("kerascmp.predict", "--model", str(model_dir), good, str(tmp_path / "corrupt.png")),
+        "corrupt.png",
+        "not a readable",
+    )
+    assert_clean_failure(
+        run_module("kerascmp.predict", "--model", str(model_dir), good, str(tmp_path / "missing.png")),
+        "not found",
+    )

@@ -1,4 +1,5 @@
 """`python -m kerascmp.study`: outputs, resume, and the statistics behind the table."""
+
 import csv
 import json
 
@@ -6,20 +7,39 @@ import numpy as np
 import pytest
 
 from kerascmp import study, study_report
+from kerascmp.study_report import TEST_COMPARISON
 
 
 def run_study(tmp_path, *extra):
     with pytest.raises(SystemExit) as exit_info:
-        study.cli.run_main(study.main, ["--variants", "main,fc_baseline", "--rounds", "2", "--epochs", "1",
-                                        "--pairs", "200", "--output-dir", str(tmp_path), *extra])
+        study.cli.run_main(
+            study.main,
+            [
+                "--variants",
+                "main,fc_baseline",
+                "--rounds",
+                "2",
+                "--epochs",
+                "1",
+                "--pairs",
+                "200",
+                "--output-dir",
+                str(tmp_path),
+                *extra,
+            ],
+        )
     return exit_info.value.code
 
 
 def test_tiny_study_writes_every_output_with_the_right_rows(tmp_path):
     assert run_study(tmp_path) == 0
     rounds = [json.loads(line) for line in (tmp_path / "rounds.jsonl").read_text().splitlines()]
-    assert sorted((r["row"], r["round"]) for r in rounds) == [("fc_baseline", 0), ("fc_baseline", 1),
-                                                             ("main", 0), ("main", 1)]
+    assert sorted((r["variant"], r["round"]) for r in rounds) == [
+        ("fc_baseline", 0),
+        ("fc_baseline", 1),
+        ("main", 0),
+        ("main", 1),
+    ]
     assert len({r["seed"] for r in rounds}) == 4  # every (variant, round) its own seed
     assert all("keras" in r["packages"] and r["wall_s"] > 0 for r in rounds)
 
@@ -29,7 +49,7 @@ def test_tiny_study_writes_every_output_with_the_right_rows(tmp_path):
     assert list(table[0])[:4] == ["variant", "rounds", "train_digit1_mean", "train_digit1_std"]
     assert list(table[0])[-2:] == ["test_comparison_mean", "test_comparison_std"]
     assert table[1]["test_digit1_mean"] == "" and table[1]["test_comparison_mean"] != ""
-    main_errors = [r["errors"]["test_comparison"] for r in rounds if r["row"] == "main"]
+    main_errors = [r["errors"][TEST_COMPARISON] for r in rounds if r["variant"] == "main"]
     assert float(table[0]["test_comparison_mean"]) == pytest.approx(np.mean(main_errors), abs=1e-4)
     assert float(table[0]["test_comparison_std"]) == pytest.approx(np.std(main_errors, ddof=1), abs=1e-4)
 
@@ -52,16 +72,20 @@ def test_rerun_trains_only_the_missing_rounds(tmp_path, monkeypatch, capsys):
     trained = []
     real = training.train_runs
 
-    def counting(runs, **kwargs):
-        trained.extend(runs)
-        return real(runs, **kwargs)
+    def counting(specs, **kwargs):
+        trained.extend(specs)
+        return real(specs, **kwargs)
 
     monkeypatch.setattr(training, "train_runs", counting)
     capsys.readouterr()
     assert run_study(tmp_path) == 0
     assert [(r.variant, r.seed) for r in trained] == [(lost["variant"], lost["seed"])]
     assert "3 round(s) already stored" in capsys.readouterr().out
-    assert len((tmp_path / "rounds.jsonl").read_text().splitlines()) == 4
+    stored = [json.loads(line) for line in (tmp_path / "rounds.jsonl").read_text().splitlines()]
+    assert len(stored) == 4
+    redone = stored[-1]  # the lost round, trained again: the same numbers, epoch by epoch
+    assert (redone["variant"], redone["round"]) == (lost["variant"], lost["round"])
+    assert redone["errors"] == lost["errors"] and redone["history"] == lost["history"]
 
     trained.clear()
     assert run_study(tmp_path) == 0 and trained == []  # nothing left: no training at all
@@ -74,8 +98,19 @@ def test_other_settings_in_the_same_directory_are_refused(tmp_path, capsys):
 
 
 def test_summary_statistics_from_known_rounds():
-    rounds = [{"row": "separate", "errors": {"train_digit1": v, "train_comparison": 2 * v, "test_digit1": v,
-                                             "test_comparison": 10.0, "test_digit2": 99.0}} for v in (1.0, 2.0, 3.0)]
+    rounds = [
+        {
+            "variant": "separate",
+            "errors": {
+                "train_digit1": v,
+                "train_comparison": 2 * v,
+                "test_digit1": v,
+                "test_comparison": 10.0,
+                "test_digit2": 99.0,
+            },
+        }
+        for v in (1.0, 2.0, 3.0)
+    ]
     table = study_report.summary_table(rounds)
     assert table["separate"]["rounds"] == 3
     assert table["separate"]["train_digit1"] == pytest.approx((2.0, 1.0))

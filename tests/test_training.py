@@ -3,25 +3,35 @@ import numpy as np
 import pytest
 
 from kerascmp import models, packing, training
-from kerascmp.training import Hyperparameters, Run, loss_weights, train_runs
+from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2, TEST, TRAIN, error_key
+from kerascmp.trainer import Trainer
+from kerascmp.training import RunSpec, loss_weights, train_runs
+from kerascmp.variants import get_variant, variant_names
 
 
 def tiny_run(variant, pairs, seed=0, **hp):
-    hparams = Hyperparameters.for_variant(variant, epochs=hp.pop("epochs", 1), **hp)
-    return Run(variant, seed, hparams, pairs[0], {"test": pairs[1]})
+    hparams = get_variant(variant).hyperparameters(epochs=hp.pop("epochs", 1), **hp)
+    return RunSpec(variant, seed, hparams, pairs[0], {TEST: pairs[1]})
 
 
 def test_loss_weights_follow_the_study_formula():
-    assert loss_weights(0.28) == pytest.approx({"comparison": 0.44, "digit1": 0.28, "digit2": 0.28})
-    assert loss_weights(0.0) == {"comparison": 1.0, "digit1": 0.0, "digit2": 0.0}
-    assert loss_weights(0.5) == {"comparison": 0.0, "digit1": 0.5, "digit2": 0.5}
+    assert loss_weights(0.28) == pytest.approx({COMPARISON: 0.44, DIGIT1: 0.28, DIGIT2: 0.28})
+    assert loss_weights(0.0) == {COMPARISON: 1.0, DIGIT1: 0.0, DIGIT2: 0.0}
+    assert loss_weights(0.5) == {COMPARISON: 0.0, DIGIT1: 0.5, DIGIT2: 0.5}
 
 
 def test_compiled_loss_is_the_weighted_sum(tiny_pairs):
     train = tiny_pairs[0]
-    model = models.build_model("main")
-    job = packing.Job(model, train.pairs, training.targets_of(train), loss_weights(0.3), 0.1, seed=0)
-    packed = packing.compile_packed([job], steps_per_epoch=2)
+    model = training.build_model("main", seed=0, precision="float32")
+    job = packing.Job(
+        model=model,
+        x=train.pairs,
+        y=training.targets_of(train),
+        loss_weights=loss_weights(0.3),
+        optimizer=keras.optimizers.SGD(0.1),
+        seed=0,
+    )
+    packed = Trainer()._compiled([job], steps=2, has_validation=False).model
     x = {"x0": train.pairs[:50]}
     y = {f"r0_{k}": v[:50] for k, v in training.targets_of(train).items()}
     y_pred = packed(x)
@@ -31,11 +41,11 @@ def test_compiled_loss_is_the_weighted_sum(tiny_pairs):
     assert total == pytest.approx(expected, rel=1e-5)
 
 
-@pytest.mark.parametrize("variant", models.VARIANT_NAMES)
+@pytest.mark.parametrize("variant", variant_names())
 def test_every_variant_trains_tiny_with_finite_metrics(variant, tiny_pairs):
     (run,) = train_runs([tiny_run(variant, tiny_pairs, precision="float32")], verbose=False)
     for key, value in run.errors.items():
-        if models.get_variant(variant).has_digit_heads or "digit" not in key:
+        if get_variant(variant).has_digit_heads or COMPARISON in key:
             assert value is not None and 0 <= value <= 100, key
         else:
             assert value is None
@@ -52,10 +62,9 @@ def test_same_seed_same_numbers(tiny_pairs):
 
 
 def test_noise_removal_without_aux_loss_never_moves_the_digit_net(tiny_pairs):
-    run = tiny_run("noise_removal", tiny_pairs, c_aux=0.0, precision="float32")
-    training.make_deterministic(run.seed)
-    before = [w.copy() for w in models.build_model("noise_removal").get_weights()]
-    train_runs([run], verbose=False)
+    spec = tiny_run("noise_removal", tiny_pairs, c_aux=0.0, precision="float32")
+    before = training.build_model("noise_removal", seed=spec.seed, precision="float32").get_weights()
+    (run,) = train_runs([spec], verbose=False)
     trained_digit_net = models.digit_nets(run.model)[0].get_weights()
     n = len(trained_digit_net)  # the digit net's weights come first, the comparison layer's last
     for a, b in zip(before[:n], trained_digit_net):
@@ -65,27 +74,30 @@ def test_noise_removal_without_aux_loss_never_moves_the_digit_net(tiny_pairs):
 
 def test_separate_training_freezes_the_digit_net_in_stage_two(tiny_pairs, monkeypatch):
     snapshots = []
-    real_fit = packing.fit_packed
+    real_fit = Trainer.fit
+    model = training.build_model("separate", seed=0, precision="float32")
 
-    def recording_fit(jobs, *args, **kwargs):
-        real_fit(jobs, *args, **kwargs)
-        snapshots.append([w.copy() for w in models.digit_nets(run.model)[0].get_weights()])
+    def recording_fit(self, jobs, **kwargs):
+        histories = real_fit(self, jobs, **kwargs)
+        snapshots.append([w.copy() for w in models.digit_nets(model)[0].get_weights()])
+        return histories
 
-    monkeypatch.setattr(training, "fit_packed", recording_fit)
-    run = tiny_run("separate", tiny_pairs, epochs=2, precision="float32")
-    train_runs([run], verbose=False)
+    monkeypatch.setattr(Trainer, "fit", recording_fit)
+    (run,) = train_runs(
+        [tiny_run("separate", tiny_pairs, epochs=2, precision="float32")], models=[model], verbose=False
+    )
     assert len(snapshots) == 2  # stage 1, stage 2
     for a, b in zip(*snapshots):
         np.testing.assert_array_equal(a, b)
     assert not models.digit_nets(run.model)[0].trainable
-    assert run.errors["train_digit1"] < 90  # stage 1 learned something
+    assert run.errors[error_key(TRAIN, DIGIT1)] < 90  # stage 1 learned something
 
 
 def test_summarize_mean_and_sample_std():
     assert training.summarize([1.0, 2.0, 3.0, 4.0]) == pytest.approx((2.5, np.std([1, 2, 3, 4], ddof=1)))
     assert training.summarize([5.0]) == (5.0, None)
     assert training.summarize([None, None]) == (None, None)
-    assert training.summarize([2.0, None, 4.0]) == pytest.approx((3.0, 2 ** 0.5))
+    assert training.summarize([2.0, None, 4.0]) == pytest.approx((3.0, 2**0.5))
 
 
 def test_bad_hyperparameters_are_refused(tiny_pairs):
@@ -96,9 +108,11 @@ def test_bad_hyperparameters_are_refused(tiny_pairs):
 
 def test_reused_compiled_model_never_aliases_a_finished_run(tiny_pairs):
     """Rounds of one configuration share a compiled model; each run's own model keeps its own weights."""
-    first = train_runs([tiny_run("noise_removal", tiny_pairs, seed=1)], verbose=False)[0]
+    trainer = Trainer()
+    first = train_runs([tiny_run("noise_removal", tiny_pairs, seed=1)], trainer=trainer, verbose=False)[0]
     kept = [w.copy() for w in first.model.get_weights()]
-    second = train_runs([tiny_run("noise_removal", tiny_pairs, seed=2)], verbose=False)[0]
+    second = train_runs([tiny_run("noise_removal", tiny_pairs, seed=2)], trainer=trainer, verbose=False)[0]
+    assert trainer.compilations == 1
     for a, b in zip(kept, first.model.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(first.model.get_weights()[0], second.model.get_weights()[0])
@@ -111,16 +125,23 @@ def test_two_stream_digit_stage_trains_as_one_stream(tiny_pairs):
     for two_streams in (False, True):
         training.make_deterministic(3)
         classifier = models.digit_classifier(models.build_digit_net(), two_streams=two_streams)
-        job = packing.Job(classifier, digits, {"digit": classes}, {"digit": 1.0}, 0.1, seed=3)
-        packing.fit_packed([job], epochs=2, batch_size=100, verbose=False)
+        job = packing.Job(
+            model=classifier,
+            x=digits,
+            y={DIGIT: classes},
+            loss_weights={DIGIT: 1.0},
+            optimizer=keras.optimizers.SGD(0.1),
+            seed=3,
+        )
+        Trainer().fit([job], epochs=2, batch_size=100, verbose=False)
         trained.append(classifier)
     assert trained[1].count_params() == models.DIGIT_NET_PARAMS
     for a, b in zip(*(c.get_weights() for c in trained)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(trained[0](digits[:10])["digit"], trained[1](digits[:10])["digit"], atol=1e-4)
+    np.testing.assert_allclose(trained[0](digits[:10])[DIGIT], trained[1](digits[:10])[DIGIT], atol=1e-4)
 
 
 def test_separate_training_with_an_odd_batch_size(tiny_pairs):
     """An odd batch cannot be split in two streams: stage 1 then runs one stream."""
     (run,) = train_runs([tiny_run("separate", tiny_pairs, batch_size=33, precision="float32")], verbose=False)
-    assert run.errors["train_digit1"] is not None
+    assert run.errors[error_key(TRAIN, DIGIT1)] is not None

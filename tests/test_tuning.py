@@ -1,4 +1,5 @@
 """`python -m tuning.search`: a tiny grid end to end, resume after a real kill, chief + workers."""
+
 import csv
 import json
 import os
@@ -54,8 +55,21 @@ def test_tiny_grid_end_to_end(tmp_path):
 
 
 def test_rounds_give_a_std_per_point(tmp_path):
-    result = run_module("tuning.search", "--variant", "fc_baseline", "--lr", "0.05", "--rounds", "2",
-                        "--epochs", "1", "--pairs", "100", "--project-dir", str(tmp_path / "fc"))
+    result = run_module(
+        "tuning.search",
+        "--variant",
+        "fc_baseline",
+        "--lr",
+        "0.05",
+        "--rounds",
+        "2",
+        "--epochs",
+        "1",
+        "--pairs",
+        "100",
+        "--project-dir",
+        str(tmp_path / "fc"),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     (row,) = rows(tmp_path / "fc")
     assert row["c_aux"] == "" and row["rounds"] == "2" and row["val_comparison_error_std"] != ""
@@ -63,10 +77,25 @@ def test_rounds_give_a_std_per_point(tmp_path):
 
 
 def start_search(project_dir, *extra, env=None):
-    return subprocess.Popen([sys.executable, "-m", "tuning.search", *TINY, "--epochs", "3", "--pairs", "400",
-                             "--project-dir", str(project_dir), *extra],
-                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tuning.search",
+            *TINY,
+            "--epochs",
+            "3",
+            "--pairs",
+            "400",
+            "--project-dir",
+            str(project_dir),
+            *extra,
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def wait_for(condition, timeout=240):
@@ -86,23 +115,30 @@ def test_resume_after_kill_runs_every_point_exactly_once(tmp_path):
     project = tmp_path / "killed"
     search = start_search(project)
     # Kill -9 in the middle of the second trial: one point done, one in flight.
-    wait_for(lambda: (project / "trials.csv").exists() and len(rows(project)) == 1 and running_trials(project) == 1)
+    wait_for(
+        lambda: (project / "trials.csv").exists() and len(rows(project)) == 1 and running_trials(project) == 1
+    )
     search.send_signal(signal.SIGKILL)
     search.wait()
     assert len(rows(project)) == 1
 
-    result = run_module("tuning.search", *TINY, "--epochs", "3", "--pairs", "400", "--project-dir", str(project))
+    result = run_module(
+        "tuning.search", *TINY, "--epochs", "3", "--pairs", "400", "--project-dir", str(project)
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert_grid_done_once(project)
     # And once more: nothing left to do, nothing repeated.
-    again = run_module("tuning.search", *TINY, "--epochs", "3", "--pairs", "400", "--project-dir", str(project))
+    again = run_module(
+        "tuning.search", *TINY, "--epochs", "3", "--pairs", "400", "--project-dir", str(project)
+    )
     assert again.returncode == 0 and "trial " not in again.stdout.replace("trials.csv", "")
     assert_grid_done_once(project)
 
 
 def test_chief_and_two_workers_on_loopback(tmp_path):
-    result = run_module("tuning.search", *TINY, "--project-dir", str(tmp_path / "dist"), "--workers", "2",
-                        timeout=420)
+    result = run_module(
+        "tuning.search", *TINY, "--project-dir", str(tmp_path / "dist"), "--workers", "2", timeout=420
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert_grid_done_once(tmp_path / "dist")
 
@@ -113,22 +149,28 @@ def test_a_worker_killed_mid_trial_is_restarted_and_recovers_its_trial(tmp_path)
     wait_for(lambda: running_trials(project) == 1)
     import psutil
 
-    workers = [p for p in psutil.Process(launcher.pid).children()
-               if "worker0" in p.environ().get("KERASTUNER_TUNER_ID", "")]
+    workers = [
+        p
+        for p in psutil.Process(launcher.pid).children()
+        if "worker0" in p.environ().get("KERASTUNER_TUNER_ID", "")
+    ]
     assert len(workers) == 1
     workers[0].send_signal(signal.SIGKILL)
     assert launcher.wait(timeout=420) == 0
     assert_grid_done_once(project)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--lr", "0.1,-1"], "> 0"),
-    (["--lr", "0.1,0.1"], "repeats"),
-    (["--c-aux", "0.2,0.9"], "[0, 0.5]"),
-    (["--rounds", "0"], ">= 1"),
-    (["--variant", "lenet"], "unknown variant"),
-    (["--pairs", "2"], "between 5"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--lr", "0.1,-1"], "> 0"),
+        (["--lr", "0.1,0.1"], "repeats"),
+        (["--c-aux", "0.2,0.9"], "[0, 0.5]"),
+        (["--rounds", "0"], ">= 1"),
+        (["--variant", "lenet"], "unknown variant"),
+        (["--pairs", "2"], "between 5"),
+    ],
+)
 def test_bad_flags_give_a_clear_error(args, message, tmp_path):
     assert_clean_failure(run_module("tuning.search", *args, "--project-dir", str(tmp_path / "bad")), message)
 
@@ -141,8 +183,13 @@ def test_other_settings_in_the_same_project_dir_are_refused(tmp_path):
 
 
 def _point(lr, c_aux, error):
-    return {"trial_id": f"{lr}-{c_aux}", "learning_rate": lr, "c_aux": c_aux, "rounds": 3,
-            **{f"val_{o}_error_{s}": error for o in ("comparison", "digit1", "digit2") for s in ("mean", "std")}}
+    return {
+        "trial_id": f"{lr}-{c_aux}",
+        "learning_rate": lr,
+        "c_aux": c_aux,
+        "rounds": 3,
+        **{f"val_{o}_error_{s}": error for o in ("comparison", "digit1", "digit2") for s in ("mean", "std")},
+    }
 
 
 def test_figures_plot_best_lr_per_c_aux_or_the_learning_rates():

@@ -1,4 +1,5 @@
-"""The study's search as a KerasTuner HyperModel: learning rate x c_aux, `rounds` repetitions per point."""
+"""The study's search as a KerasTuner HyperModel: the grid declared through `hp`, `rounds` runs a point."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,12 +9,12 @@ import numpy as np
 
 from kerascmp import defaults
 from kerascmp.data import generate_training_pairs, train_validation_split
-from kerascmp.models import build_model, get_variant
-from kerascmp.training import (Hyperparameters, Run, compile_model, loss_weights, make_deterministic,
-                               precision_policy, summarize, train_runs)
+from kerascmp.outputs import COMPARISON, PAIR_OUTPUTS, VALIDATION, curve_key, error_key
+from kerascmp.trainer import Trainer
+from kerascmp.training import RunSpec, build_model, summarize, train_runs
+from kerascmp.variants import Hyperparameters, get_variant
 
-OBJECTIVE = "val_comparison_error"
-OUTPUTS = ("comparison", "digit1", "digit2")
+OBJECTIVE = curve_key(COMPARISON, monitored=True)  # mean validation comparison error over the rounds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,57 +34,57 @@ class SearchSettings:
     def tunes_c_aux(self) -> bool:
         return get_variant(self.variant).uses_c_aux
 
-    def grid(self) -> dict[str, list[float]]:
-        grid = {"learning_rate": list(self.learning_rates)}
-        if self.tunes_c_aux:
-            grid["c_aux"] = list(self.c_aux_values)
-        return grid
-
 
 class ComparisonHyperModel(keras_tuner.HyperModel):
-    """`build(hp)` makes and compiles the variant's model; `fit` trains it and rounds - 1 more repetitions.
+    """`build(hp)` returns round 0's model, which `fit` trains, with rounds - 1 more repetitions.
 
     Round r draws its training pairs and its train/validation split from seed + r, the same at every grid
     point, so points are compared on equal data. Only the validation split is evaluated: the test pairs
-    are never drawn.
+    are never drawn. The rounds of a point share one compiled training step (`self.trainer`).
     """
 
     def __init__(self, settings: SearchSettings):
         super().__init__(name=f"kerascmp_{settings.variant}")
         self.settings = settings
+        self.trainer = Trainer()
 
     def hyperparameters(self, hp: keras_tuner.HyperParameters) -> Hyperparameters:
+        """The search space, declared here once: learning rate, and c_aux where the loss has aux terms."""
         s = self.settings
+        variant = get_variant(s.variant)
         learning_rate = hp.Choice("learning_rate", s.learning_rates)
-        c_aux = hp.Choice("c_aux", s.c_aux_values) if s.tunes_c_aux else defaults.default_c_aux(s.variant)
-        return Hyperparameters(learning_rate, c_aux, epochs=s.epochs, precision=s.precision)
+        c_aux = hp.Choice("c_aux", s.c_aux_values) if s.tunes_c_aux else None
+        return variant.hyperparameters(
+            learning_rate=learning_rate, c_aux=c_aux, epochs=s.epochs, precision=s.precision
+        )
 
     def build(self, hp):
         hparams = self.hyperparameters(hp)
-        with precision_policy(hparams.precision):
-            make_deterministic(self.settings.seed)  # round 0's initialisation
-            model = build_model(self.settings.variant)
-        weights = loss_weights(hparams.c_aux) if self.settings.tunes_c_aux else {"comparison": 1.0}
-        return compile_model(model, hparams.learning_rate, weights)
+        return build_model(self.settings.variant, seed=self.settings.seed, precision=hparams.precision)
 
     def fit(self, hp, model, *args, **kwargs):
         """Mean and std over the rounds of each validation error (%); the objective is the comparison mean."""
         s = self.settings
         hparams = self.hyperparameters(hp)
-        runs = []
+        results = []
         for r in range(s.rounds):
             pairs = generate_training_pairs(s.pairs, s.seed + r, s.data_dir, s.download)
             fit_pairs, validation = train_validation_split(pairs, s.seed + r)
-            runs.append(Run(s.variant, s.seed + r, hparams, fit_pairs, {"val": validation},
-                            model=model if r == 0 else None))
-        for run in runs:  # one at a time: packing them gains nothing on 2 cores (benchmarks/README.md)
-            train_runs([run], verbose=kwargs.get("verbose", False))
+            spec = RunSpec(s.variant, s.seed + r, hparams, fit_pairs, {VALIDATION: validation})
+            # One at a time: packing rounds gains nothing on 2 cores (benchmarks/README.md).
+            (result,) = train_runs(
+                [spec],
+                trainer=self.trainer,
+                models=[model] if r == 0 else None,
+                verbose=kwargs.get("verbose", False),
+            )
+            results.append(result)
         metrics = {"rounds": float(s.rounds)}
-        for output in OUTPUTS:
-            mean, std = summarize([run.errors[f"val_{output}"] for run in runs])
+        for output in PAIR_OUTPUTS:
+            mean, std = summarize([result.errors[error_key(VALIDATION, output)] for result in results])
             if mean is not None:
-                metrics[f"val_{output}_error"] = mean
+                metrics[curve_key(output, monitored=True)] = mean
             if std is not None:
-                metrics[f"val_{output}_error_std"] = std
-        metrics["seconds_per_round"] = float(np.mean([run.wall_s for run in runs]))
+                metrics[f"{curve_key(output, monitored=True)}_std"] = std
+        metrics["seconds_per_round"] = float(np.mean([result.wall_s for result in results]))
         return metrics

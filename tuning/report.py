@@ -1,5 +1,6 @@
 """The search's outputs, rebuilt from the saved trials after every finished trial:
 trials.csv, best.json, figure2.png, figure3.png, and TensorBoard HParams logs."""
+
 from __future__ import annotations
 
 import csv
@@ -9,10 +10,13 @@ import math
 from pathlib import Path
 
 from kerascmp.cli import atomic_save_figure, atomic_write_json, atomic_write_text
+from kerascmp.outputs import COMPARISON, DIGIT1, PAIR_OUTPUTS, curve_key
 
-ERRORS = ("comparison", "digit1", "digit2")
+ERRORS = (COMPARISON, *PAIR_OUTPUTS[:2])  # the objective first
+BEST_ERROR = f"{curve_key(COMPARISON, monitored=True)}_mean"
 COLUMNS = ["trial_id", "learning_rate", "c_aux", "rounds"] + [
-    f"val_{o}_error_{stat}" for o in ERRORS for stat in ("mean", "std")]
+    f"{curve_key(o, monitored=True)}_{stat}" for o in ERRORS for stat in ("mean", "std")
+]
 
 
 def completed_points(project_dir: Path) -> list[dict]:
@@ -25,14 +29,22 @@ def completed_points(project_dir: Path) -> list[dict]:
             continue  # being written right now; the next rebuild picks it up
         if trial.get("status") != "COMPLETED":
             continue
-        metrics = {name: entry["observations"][-1]["value"][0]
-                   for name, entry in trial["metrics"]["metrics"].items() if entry["observations"]}
+        metrics = {
+            name: entry["observations"][-1]["value"][0]
+            for name, entry in trial["metrics"]["metrics"].items()
+            if entry["observations"]
+        }
         values = trial["hyperparameters"]["values"]
-        point = {"trial_id": trial["trial_id"], "learning_rate": values["learning_rate"],
-                 "c_aux": values.get("c_aux"), "rounds": int(metrics.get("rounds", 0))}
+        point = {
+            "trial_id": trial["trial_id"],
+            "learning_rate": values["learning_rate"],
+            "c_aux": values.get("c_aux"),
+            "rounds": int(metrics.get("rounds", 0)),
+        }
         for output in ERRORS:
-            point[f"val_{output}_error_mean"] = metrics.get(f"val_{output}_error")
-            point[f"val_{output}_error_std"] = metrics.get(f"val_{output}_error_std")
+            metric = curve_key(output, monitored=True)
+            point[f"{metric}_mean"] = metrics.get(metric)
+            point[f"{metric}_std"] = metrics.get(f"{metric}_std")
         points.append(point)
     return sorted(points, key=lambda p: (p["learning_rate"], p["c_aux"] or 0.0))
 
@@ -47,21 +59,21 @@ def trials_csv(points: list[dict]) -> str:
 
 
 def best_point(points: list[dict]) -> dict | None:
-    return min(points, key=lambda p: p["val_comparison_error_mean"], default=None)
+    return min(points, key=lambda p: p[BEST_ERROR], default=None)
 
 
 def best_per_c_aux(points: list[dict]) -> list[dict]:
-    """Figure 2's points: for each c_aux, the learning rate with the lowest mean validation comparison error."""
+    """Figure 2's points: for each c_aux, the learning rate of lowest mean validation comparison error."""
     by_c = {}
     for point in points:
         key = point["c_aux"]
-        if key not in by_c or point["val_comparison_error_mean"] < by_c[key]["val_comparison_error_mean"]:
+        if key not in by_c or point[BEST_ERROR] < by_c[key][BEST_ERROR]:
             by_c[key] = point
     return [by_c[c] for c in sorted(by_c, key=lambda c: c or 0.0)]
 
 
 def searches_c_aux(points: list[dict]) -> bool:
-    """Whether the search varied c_aux; with one (fixed) c_aux or none, the figures plot the learning rates."""
+    """Whether the search varied c_aux; with one (fixed) c_aux or none, the figures plot learning rates."""
     return len({p["c_aux"] for p in points}) > 1
 
 
@@ -71,8 +83,11 @@ def figure_bars(points: list[dict]) -> tuple[list[dict], list[str], str]:
         shown = best_per_c_aux(points)
         return shown, [f"{p['c_aux']:g}" for p in shown], "c_aux (each bar: its best learning rate)"
     fixed = points[0]["c_aux"]
-    return points, [f"{p['learning_rate']:g}" for p in points], (
-        "learning rate" + (f" (c_aux {fixed:g})" if fixed is not None else ""))
+    return (
+        points,
+        [f"{p['learning_rate']:g}" for p in points],
+        ("learning rate" + (f" (c_aux {fixed:g})" if fixed is not None else "")),
+    )
 
 
 def _figure(points: list[dict], error: str, path: Path, title: str, ylabel: str) -> None:
@@ -83,16 +98,24 @@ def _figure(points: list[dict], error: str, path: Path, title: str, ylabel: str)
 
     tunes_c_aux = searches_c_aux(points)
     shown, labels, xlabel = figure_bars(points)
-    means = [p[f"val_{error}_error_mean"] for p in shown]
-    stds = [p[f"val_{error}_error_std"] or 0.0 for p in shown]
+    metric = curve_key(error, monitored=True)
+    means = [p[f"{metric}_mean"] for p in shown]
+    stds = [p[f"{metric}_std"] or 0.0 for p in shown]
     best = best_point(points)
     fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(shown) + 2), 4.8))
     colors = ["C1" if p is best else "C0" for p in shown]
     bars = ax.bar(range(len(shown)), means, yerr=stds, capsize=4, color=colors)
     for bar, p, mean, std in zip(bars, shown, means, stds):  # value (and winning lr) above each error bar
         label = f"{mean:.1f}" + (f"\nlr {p['learning_rate']:g}" if tunes_c_aux else "")
-        ax.annotate(label, (bar.get_x() + bar.get_width() / 2, mean + std), xytext=(0, 2),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=7)
+        ax.annotate(
+            label,
+            (bar.get_x() + bar.get_width() / 2, mean + std),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
     ax.set_xticks(range(len(shown)), labels)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -109,14 +132,26 @@ def write_outputs(project_dir: Path, settings: dict) -> dict | None:
     best = best_point(points)
     if best is None:
         return None
-    atomic_write_json(project_dir / "best.json", {"best": best, "points_done": len(points), "search": settings})
+    atomic_write_json(
+        project_dir / "best.json", {"best": best, "points_done": len(points), "search": settings}
+    )
     what = f"{settings['variant']}, {points[0]['rounds']} rounds per point, {settings['epochs']} epochs"
     per_c_aux = ", best learning rate per c_aux" if searches_c_aux(points) else ""
-    _figure(points, "comparison", project_dir / "figure2.png", f"Validation comparison error{per_c_aux}\n({what})",
-            "validation comparison error (%)")
-    if best["val_digit1_error_mean"] is not None:  # the FC baseline has no digit heads
-        _figure(points, "digit1", project_dir / "figure3.png",
-                f"Validation digit-1 error at figure 2's points\n({what})", "validation digit-1 error (%)")
+    _figure(
+        points,
+        COMPARISON,
+        project_dir / "figure2.png",
+        f"Validation comparison error{per_c_aux}\n({what})",
+        "validation comparison error (%)",
+    )
+    if best[f"{curve_key(DIGIT1, monitored=True)}_mean"] is not None:  # the FC baseline has no digit heads
+        _figure(
+            points,
+            DIGIT1,
+            project_dir / "figure3.png",
+            f"Validation digit-1 error at figure 2's points\n({what})",
+            "validation digit-1 error (%)",
+        )
     return best
 
 
@@ -129,7 +164,9 @@ def write_tensorboard(log_dir: Path, trial_id: str, hparams: dict, metrics: dict
     with config_writer.as_default():
         hp_api.hparams_config(
             hparams=[hp_api.HParam(name, hp_api.Discrete(values)) for name, values in grid.items()],
-            metrics=[hp_api.Metric(name, display_name=name) for name in metrics if not math.isnan(metrics[name])],
+            metrics=[
+                hp_api.Metric(name, display_name=name) for name in metrics if not math.isnan(metrics[name])
+            ],
         )
     writer = tf.summary.create_file_writer(str(log_dir / f"trial_{trial_id}"))
     with writer.as_default():

@@ -5,6 +5,7 @@ stopped, re-running the interrupted point. Distributed: `--workers N` starts a K
 workers on 127.0.0.1; or start them yourself with KERASTUNER_TUNER_ID / KERASTUNER_ORACLE_IP /
 KERASTUNER_ORACLE_PORT (see tuning/README.md).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,7 +19,6 @@ from pathlib import Path
 
 from kerascmp import cli, defaults
 from kerascmp.data import max_pairs
-from kerascmp.models import VARIANT_NAMES, get_variant
 
 DEFAULT_LEARNING_RATES = [0.0001, 0.000562, 0.00316, 0.0178, 0.1]  # 5 values log-spaced over [1e-4, 1e-1]
 DEFAULT_C_AUX = [round(0.05 * i, 2) for i in range(11)]  # 0, 0.05, ..., 0.5
@@ -28,47 +28,71 @@ MAX_WORKER_RESTARTS = 3
 
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m tuning.search", description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", default="main", help=f"one of: {', '.join(VARIANT_NAMES)} (default main)")
-    parser.add_argument("--lr", type=cli.comma_list(cli.positive_float), default=DEFAULT_LEARNING_RATES,
-                        help="comma list of learning rates (default: 5 log-spaced over 1e-4..1e-1)")
-    parser.add_argument("--c-aux", type=cli.comma_list(cli.c_aux_value), default=DEFAULT_C_AUX,
-                        help="comma list of c_aux values in [0, 0.5] (default 0, 0.05, ..., 0.5); "
-                        "ignored by variants without auxiliary losses")
-    parser.add_argument("--rounds", type=cli.positive_int, default=10, help="repetitions per point (default 10)")
-    parser.add_argument("--epochs", type=cli.positive_int, default=defaults.EPOCHS)
-    parser.add_argument("--pairs", type=cli.positive_int, default=defaults.PAIRS,
-                        help="training pairs per round, split 80/20 into train and validation")
+    cli.add_variant_arguments(parser)
+    parser.add_argument(
+        "--lr",
+        type=cli.comma_list(cli.positive_float),
+        default=DEFAULT_LEARNING_RATES,
+        help="comma list of learning rates (default: 5 log-spaced over 1e-4..1e-1)",
+    )
+    parser.add_argument(
+        "--c-aux",
+        type=cli.comma_list(cli.c_aux_value),
+        default=DEFAULT_C_AUX,
+        help="comma list of c_aux values in [0, 0.5] (default 0, 0.05, ..., 0.5); "
+        "ignored by variants without auxiliary losses",
+    )
+    parser.add_argument(
+        "--rounds", type=cli.positive_int, default=10, help="repetitions per point (default 10)"
+    )
+    parser.add_argument("--epochs", type=cli.positive_int, help="default: the variant's (the report's: 50)")
+    parser.add_argument(
+        "--pairs",
+        type=cli.positive_int,
+        default=defaults.PAIRS,
+        help="training pairs per round, split 80/20 into train and validation",
+    )
     parser.add_argument("--seed", type=cli.non_negative_int, default=0, help="round r uses seed + r")
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default=defaults.PRECISION)
     cli.add_data_arguments(parser)
     parser.add_argument("--project-dir", help="KerasTuner project dir (default tuning/runs/<variant>)")
-    parser.add_argument("--overwrite", action="store_true", help="discard an existing search in --project-dir")
-    parser.add_argument("--workers", type=cli.positive_int,
-                        help="start a KerasTuner chief and this many workers on 127.0.0.1")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="discard an existing search in --project-dir"
+    )
+    parser.add_argument(
+        "--workers", type=cli.positive_int, help="start a KerasTuner chief and this many workers on 127.0.0.1"
+    )
     parser.add_argument("--verbose", action="store_true", help="show epoch progress bars")
     return parser
 
 
 def parse_args(argv):
     args = build_parser().parse_args(argv)
-    try:
-        get_variant(args.variant)
-    except ValueError as err:
-        raise cli.UsageError(str(err)) from None
     if not 5 <= args.pairs <= max_pairs("train"):
         raise cli.UsageError(f"--pairs must be between 5 and {max_pairs('train')}, got {args.pairs}")
     args.project_dir = Path(args.project_dir or Path("tuning") / "runs" / args.variant)
     if args.project_dir.exists() and not args.project_dir.is_dir():
         raise cli.UsageError(f"--project-dir {args.project_dir} is a file")
+    cli.load_plugins(args.plugin)
+    args.epochs = args.epochs or cli.variant_named(args.variant).defaults.epochs
     return args
 
 
 def settings_of(args):
     from tuning.hypermodel import SearchSettings
 
-    return SearchSettings(variant=args.variant, learning_rates=tuple(args.lr), c_aux_values=tuple(args.c_aux),
-                          rounds=args.rounds, epochs=args.epochs, pairs=args.pairs, seed=args.seed,
-                          precision=args.precision, data_dir=args.data_dir, download=args.download)
+    return SearchSettings(
+        variant=args.variant,
+        learning_rates=tuple(args.lr),
+        c_aux_values=tuple(args.c_aux),
+        rounds=args.rounds,
+        epochs=args.epochs,
+        pairs=args.pairs,
+        seed=args.seed,
+        precision=args.precision,
+        data_dir=args.data_dir,
+        download=args.download,
+    )
 
 
 def describe(settings) -> dict:
@@ -86,12 +110,10 @@ def make_tuner(settings, project_dir: Path, verbose: bool):
     import keras_tuner
 
     from tuning.hypermodel import OBJECTIVE, ComparisonHyperModel
-    from tuning.oracle import ResumableGridOracle
-    from tuning.report import write_outputs, write_tensorboard
+    from tuning.oracle import ResumableGridOracle, grid_of, points_of
+    from tuning.report import BEST_ERROR, write_outputs, write_tensorboard
 
     described = describe(settings)
-    grid = settings.grid()
-    total = len(ResumableGridOracle(keras_tuner.Objective(OBJECTIVE, "min"), grid).points())
 
     class GridTuner(keras_tuner.Tuner):
         """KerasTuner's Tuner on the resumable grid oracle; writes the outputs after every trial."""
@@ -101,12 +123,19 @@ def make_tuner(settings, project_dir: Path, verbose: bool):
 
         def run_trial(self, trial, *args, **kwargs):
             hp = trial.hyperparameters
+            grid = grid_of(self.oracle.get_space())  # the chief's oracle, or a worker's client of it
+            total = len(points_of(grid))
             done = len(list(project_dir.glob("trial_*/trial.json"))) - 1
             eta = ""
             if self.finished_here:
-                eta = f", ETA {(time.perf_counter() - self.started) / self.finished_here * (total - done) / 60:.1f} min"
-            print(f"trial {done + 1} of {total}: " + ", ".join(f"{k} {v:g}" for k, v in hp.values.items())
-                  + f" ({settings.rounds} rounds x {settings.epochs} epochs{eta})", flush=True)
+                per_trial = (time.perf_counter() - self.started) / self.finished_here
+                eta = f", ETA {per_trial * (total - done) / 60:.1f} min"
+            print(
+                f"trial {done + 1} of {total}: "
+                + ", ".join(f"{k} {v:g}" for k, v in hp.values.items())
+                + f" ({settings.rounds} rounds x {settings.epochs} epochs{eta})",
+                flush=True,
+            )
             model = self.hypermodel.build(hp)
             metrics = self.hypermodel.fit(hp, model, verbose=verbose)
             write_tensorboard(project_dir / "tensorboard", trial.trial_id, dict(hp.values), metrics, grid)
@@ -117,12 +146,15 @@ def make_tuner(settings, project_dir: Path, verbose: bool):
             self.finished_here += 1
             best = write_outputs(project_dir, described)
             if best:
-                print(f"best so far: val comparison error {best['val_comparison_error_mean']:.2f} % at lr "
-                      f"{best['learning_rate']:g}" + (f", c_aux {best['c_aux']:g}" if best["c_aux"] is not None else ""),
-                      flush=True)
+                print(
+                    f"best so far: val comparison error {best[BEST_ERROR]:.2f} % at lr "
+                    f"{best['learning_rate']:g}"
+                    + (f", c_aux {best['c_aux']:g}" if best["c_aux"] is not None else ""),
+                    flush=True,
+                )
 
     return GridTuner(
-        oracle=ResumableGridOracle(keras_tuner.Objective(OBJECTIVE, "min"), grid),
+        oracle=ResumableGridOracle(keras_tuner.Objective(OBJECTIVE, "min")),
         hypermodel=ComparisonHyperModel(settings),
         directory=str(project_dir.parent),
         project_name=project_dir.name,
@@ -131,6 +163,7 @@ def make_tuner(settings, project_dir: Path, verbose: bool):
 
 
 # ---- the distributed launcher -------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -171,11 +204,15 @@ def launch(argv: list[str], workers: int) -> int:
                 code = process.poll()
                 if code not in (None, 0):
                     if restarts[tuner_id] >= MAX_WORKER_RESTARTS:
-                        raise cli.UsageError(f"{tuner_id} failed {MAX_WORKER_RESTARTS + 1} times (exit {code}); "
-                                             "stopping the search, rerun the command to resume")
+                        raise cli.UsageError(
+                            f"{tuner_id} failed {MAX_WORKER_RESTARTS + 1} times (exit {code}); "
+                            "stopping the search, rerun the command to resume"
+                        )
                     restarts[tuner_id] += 1
-                    print(f"{tuner_id} died (exit {code}); restarting it with the same id to recover its trial",
-                          flush=True)
+                    print(
+                        f"{tuner_id} died (exit {code}); restarting it with the same id to recover its trial",
+                        flush=True,
+                    )
                     processes[tuner_id] = start(tuner_id)
             time.sleep(0.5)
         for process in processes.values():
@@ -194,12 +231,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.overwrite and args.project_dir.exists():
         shutil.rmtree(args.project_dir)
     args.project_dir.mkdir(parents=True, exist_ok=True)
-    cli.claim_directory(args.project_dir / SETTINGS_FILE, describe(settings), "search",
-                        "rerun with the same flags to resume, use another --project-dir, or --overwrite")
+    cli.claim_directory(
+        args.project_dir / SETTINGS_FILE,
+        describe(settings),
+        "search",
+        "rerun with the same flags to resume, use another --project-dir, or --overwrite",
+    )
     if args.workers:
         return launch(argv, args.workers)
 
-    from tuning.report import write_outputs
+    from tuning.report import BEST_ERROR, write_outputs
 
     role = os.environ.get("KERASTUNER_TUNER_ID", "")
     tuner = make_tuner(settings, args.project_dir, args.verbose)
@@ -208,9 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     if role and "chief" not in role:
         return 0  # a worker: the chief reports
     if best:
-        print(f"search done: best val comparison error {best['val_comparison_error_mean']:.2f} % at lr "
-              f"{best['learning_rate']:g}" + (f", c_aux {best['c_aux']:g}" if best["c_aux"] is not None else "")
-              + f"; outputs in {args.project_dir}/")
+        print(
+            f"search done: best val comparison error {best[BEST_ERROR]:.2f} % at lr "
+            f"{best['learning_rate']:g}"
+            + (f", c_aux {best['c_aux']:g}" if best["c_aux"] is not None else "")
+            + f"; outputs in {args.project_dir}/"
+        )
     return 0
 
 

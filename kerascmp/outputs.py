@@ -1,0 +1,36 @@
+"""The names that several modules share: model outputs, error keys, learning-curve keys, exported outputs.
+
+Every model maps raw pairs to a dict of logits keyed by these output names; training, evaluation, the
+study's tables, the search and the export all read them from here.
+"""
+
+from __future__ import annotations
+
+COMPARISON = "comparison"  # 2 logits: first digit > second, first digit <= second
+DIGIT1 = "digit1"  # 10 logits: the first image's digit
+DIGIT2 = "digit2"  # 10 logits: the second image's digit
+DIGIT = "digit"  # 10 logits of a single digit: the first stage of staged (separate) training
+PAIR_OUTPUTS = (DIGIT1, DIGIT2, COMPARISON)  # table order
+DIGIT_OUTPUTS = (DIGIT1, DIGIT2)
+
+TRAIN, TEST, VALIDATION = "train", "test", "val"
+
+# The exported signatures' outputs (kerascmp.export, kerascmp.predict).
+P_FIRST_LEQ_SECOND = "p_first_leq_second"
+FIRST_LEQ_SECOND = "first_leq_second"
+
+
+def error_key(split: str, output: str) -> str:
+    """An error rate's key in every errors dict, rounds.jsonl and table.csv: "test_comparison"."""
+    return f"{split}_{output}"
+
+
+def curve_key(output: str, monitored: bool = False) -> str:
+    """A per-epoch error curve's key: "comparison_error" on the training pairs, "val_comparison_error"
+    on the monitored pairs. The search reports its objective under the monitored key."""
+    return f"{'val_' if monitored else ''}{output}_error"
+
+
+def probabilities_key(output: str) -> str:
+    """An exported digit output: "digit1_probabilities"."""
+    return f"{output}_probabilities"

@@ -1,0 +1,225 @@
+"""Compiled training steps that outlive a call, owned by a `Trainer`, and reused only when exactly right.
+
+Tracing a training step costs ~1.5 s, a sixth of a run, so a `Trainer` keeps the packed models
+(`kerascmp.packing`) it compiled and reuses one whenever a new pack would build the same graph. It decides
+that itself, from the models' configs, the optimiser's config, the loss weights, the data shapes and the
+precision; on reuse it restores every optimiser variable (step count, momentum, moments, the learning
+rate) to its value before the first training, so a reused graph trains exactly as a fresh one
+(tests/test_trainer.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from kerascmp.outputs import curve_key
+from kerascmp.packing import (
+    EpochProgress,
+    Job,
+    monitored_outputs,
+    output_key,
+    pack,
+    steps_per_execution,
+    training_dataset,
+    validation_dataset,
+)
+
+
+def shared_optimizer(jobs: list[Job]) -> tuple[keras.optimizers.Optimizer, list[float]]:
+    """One optimiser for the pack, and the factor on each job's loss that gives it its own learning rate.
+
+    Equal optimisers pack as they are. Plain SGD (momentum allowed, no weight decay) updates linearly in the
+    gradient, so a job's learning rate folds exactly into its loss weight; any other optimiser (Adam is
+    invariant to the loss's scale) must be the same for every job.
+    """
+    configs = [_optimizer_config(job.optimizer) for job in jobs]
+    if all(config == configs[0] for config in configs):
+        return keras.optimizers.deserialize(configs[0]), [1.0] * len(jobs)
+    rates = [config["config"]["learning_rate"] for config in configs]
+    others = [{**config, "config": {**config["config"], "learning_rate": None}} for config in configs]
+    foldable = (
+        all(other == others[0] for other in others)
+        and configs[0]["class_name"] == "SGD"
+        and not configs[0]["config"].get("weight_decay")
+        and all(isinstance(rate, float) for rate in rates)
+    )
+    if not foldable:
+        raise ValueError(
+            "runs packed together must share their optimiser; only plain SGD's learning rate may differ"
+        )
+    base = max(rates)
+    return keras.optimizers.deserialize(
+        {**configs[0], "config": {**configs[0]["config"], "learning_rate": base}}
+    ), [rate / base for rate in rates]
+
+
+def _optimizer_config(optimizer: keras.optimizers.Optimizer) -> dict:
+    """An optimiser's serialised config without its name, which Keras numbers per process ("sgd_3")."""
+    config = keras.optimizers.serialize(optimizer)
+    return {**config, "config": {k: v for k, v in config["config"].items() if k != "name"}}
+
+
+def _canonical(config):
+    """A model's config with every layer name replaced by its order of first appearance: two builds of one
+    architecture differ only in Keras's auto-generated names ("dense_12"), which shape nothing."""
+    names: dict[str, str] = {}
+
+    def collect(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("name"), str):
+                names.setdefault(node["name"], f"#{len(names)}")
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                collect(value)
+
+    def rename(node):
+        if isinstance(node, dict):
+            return {key: rename(value) for key, value in node.items()}
+        if isinstance(node, (list, tuple)):
+            return [rename(value) for value in node]
+        return names.get(node, node) if isinstance(node, str) else node
+
+    collect(config)
+    return rename(config)
+
+
+@dataclass
+class _Compiled:
+    """A compiled packed model, its replicas, and its optimiser's variables as they were before training."""
+
+    model: keras.Model
+    replicas: list[keras.Model]
+    initial_optimizer_state: list[np.ndarray]
+
+
+class Trainer:
+    """Trains packs of jobs, reusing a compiled packed model whenever a pack builds the same graph.
+
+    The packed model holds clones of the jobs' models: a job's weights are copied in before `fit` and the
+    trained weights copied back, so a job's model never aliases another's. `reuse=False` compiles afresh
+    every time (the reference the reuse tests compare against).
+    """
+
+    def __init__(self, *, reuse: bool = True, max_cached: int = 4):
+        self.reuse = reuse
+        self.max_cached = max_cached
+        self.compilations = 0
+        self._cache: dict[str, _Compiled] = {}
+
+    def fit(
+        self,
+        jobs: list[Job],
+        *,
+        epochs: int,
+        batch_size: int,
+        validation_freq: int = 1,
+        verbose: bool = True,
+        label: str = "",
+    ) -> list[dict[str, list[float]]]:
+        """Train all jobs together (their models end trained); returns each job's per-epoch errors (%)."""
+        n = len(jobs[0].x)
+        if any(len(job.x) != n for job in jobs):
+            raise ValueError("packed jobs must have the same number of training examples")
+        steps = math.ceil(n / batch_size)
+        has_validation = all(job.validation is not None for job in jobs)
+        compiled = self._compiled(jobs, steps, has_validation)
+        for replica, job in zip(compiled.replicas, jobs):
+            replica.set_weights(job.model.get_weights())
+        for variable, value in zip(compiled.model.optimizer.variables, compiled.initial_optimizer_state):
+            variable.assign(value)
+        history = compiled.model.fit(
+            training_dataset(jobs, epochs, batch_size),
+            epochs=epochs,
+            steps_per_epoch=steps,
+            validation_data=validation_dataset(jobs, batch_size) if has_validation else None,
+            validation_freq=validation_freq,
+            callbacks=[EpochProgress(epochs, label)] if verbose else [],
+            shuffle=False,  # the dataset shuffles, per replica
+            verbose=0,
+        ).history
+        for replica, job in zip(compiled.replicas, jobs):
+            job.model.set_weights(replica.get_weights())
+        return [
+            _history_of(r, job, history, single_output=len(compiled.model.outputs) == 1)
+            for r, job in enumerate(jobs)
+        ]
+
+    def _compiled(self, jobs: list[Job], steps: int, has_validation: bool) -> _Compiled:
+        optimizer, scales = shared_optimizer(jobs)
+        key = json.dumps(
+            {
+                "models": [_canonical(job.model.get_config()) for job in jobs],
+                "weights": [[list(w.shape) for w in job.model.weights] for job in jobs],
+                "optimizer": _optimizer_config(optimizer),
+                "loss_weights": [
+                    sorted((name, w * s) for name, w in job.loss_weights.items())
+                    for job, s in zip(jobs, scales)
+                ],
+                "data": [[list(job.x.shape), str(job.x.dtype), sorted(job.y)] for job in jobs],
+                "steps": steps,
+                "validation": has_validation,
+                "policy": keras.config.dtype_policy().name,
+            },
+            sort_keys=True,
+            default=repr,
+        )
+        if self.reuse and key in self._cache:
+            return self._cache[key]
+        replicas = [keras.models.clone_model(job.model) for job in jobs]
+        for r, replica in enumerate(replicas):
+            replica.name = f"replica_{r}"  # unique in the packed model, whatever the jobs' models are called
+        model = _compile(jobs, replicas, optimizer, scales, steps)
+        model.optimizer.build(model.trainable_variables)
+        compiled = _Compiled(model, replicas, [v.numpy() for v in model.optimizer.variables])
+        self.compilations += 1
+        if self.reuse:
+            if len(self._cache) >= self.max_cached:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = compiled
+        return compiled
+
+
+def _compile(
+    jobs: list[Job], replicas: list[keras.Model], optimizer, scales: list[float], steps: int
+) -> keras.Model:
+    """The packed model, compiled: one optimiser on the weighted sum of every replica's losses."""
+    model = pack(jobs, replicas)
+    model.compile(
+        optimizer=optimizer,
+        loss={
+            output_key(r, name): keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            for r, job in enumerate(jobs)
+            for name in job.loss_weights
+        },
+        loss_weights={
+            output_key(r, name): weight * scale
+            for r, (job, scale) in enumerate(zip(jobs, scales))
+            for name, weight in job.loss_weights.items()
+        },
+        metrics={
+            output_key(r, name): [keras.metrics.SparseCategoricalAccuracy(name="acc")]
+            for r, job in enumerate(jobs)
+            for name in monitored_outputs(job)
+        },
+        steps_per_execution=steps_per_execution(steps),
+    )
+    return model
+
+
+def _history_of(r: int, job: Job, history: dict, single_output: bool) -> dict[str, list[float]]:
+    """Replica r's per-epoch error rates (%) from Keras's history; one output drops Keras's name prefix."""
+    curves = {}
+    for monitored in (False, True):
+        prefix = "val_" if monitored else ""
+        for name in monitored_outputs(job):
+            key = f"{prefix}acc" if single_output else f"{prefix}{output_key(r, name)}_acc"
+            if key in history:
+                curves[curve_key(name, monitored)] = [100 * (1 - a) for a in history[key]]
+    return curves

@@ -1,0 +1,229 @@
+"""What a variant is, the registry of variants, and the report's six (plus its ReLU row).
+
+A variant is one `Variant`: its name, its table label, its description, its default hyperparameters and
+where they came from, its outputs, whether it trains in stages, its optimiser, and how to build its model.
+`train`, `study`, `tuning`, `export` and `predict` read everything from it, so a variant registered with
+`kerascmp.register_variant` runs through all of them (README, "Compare your own architecture").
+
+Importing this module is free: TensorFlow loads when a model or an optimiser is first built.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kerascmp import defaults
+from kerascmp.outputs import COMPARISON, DIGIT_OUTPUTS, PAIR_OUTPUTS
+
+if TYPE_CHECKING:
+    import keras
+
+PRECISIONS = ("float32", "bfloat16")
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """What shapes one training run besides its data, seed and variant."""
+
+    learning_rate: float
+    c_aux: float = 0.0  # L = c*L_digit1 + c*L_digit2 + (1 - 2c)*L_comparison
+    epochs: int = defaults.EPOCHS
+    batch_size: int = defaults.BATCH_SIZE
+    precision: str = "float32"
+
+    def validate(self) -> None:
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(f"learning rate must be a finite number > 0, got {self.learning_rate}")
+        if not 0 <= self.c_aux <= 0.5:
+            raise ValueError(f"c_aux must be in [0, 0.5], got {self.c_aux}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch size must be >= 1")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+
+
+def sgd(learning_rate: float, total_steps: int) -> keras.optimizers.Optimizer:
+    """The report's optimiser: plain SGD at a constant rate."""
+    import keras
+
+    return keras.optimizers.SGD(learning_rate)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One architecture of the study, or your own.
+
+    `build()` returns an uncompiled Keras model from raw pairs, float32 (batch, 2, 14, 14) in 0-255, to a
+    dict of logits keyed by `outputs` (kerascmp.outputs: "comparison", and "digit1", "digit2" for digit
+    heads). A `staged` variant trains its digit net first, then its comparator on the frozen digit net;
+    its model must hold sub-models named "digit_net" and "comparator" (kerascmp.models builds both).
+    `optimizer(learning_rate, total_steps)` returns a fresh Keras optimiser for one run.
+    """
+
+    name: str
+    build: Callable[[], keras.Model]
+    defaults: Hyperparameters
+    source: str = "set by hand, not tuned"
+    label: str = ""  # the table's row label; the name if empty
+    description: str = ""
+    outputs: tuple[str, ...] = PAIR_OUTPUTS
+    staged: bool = False
+    optimizer: Callable[[float, int], keras.optimizers.Optimizer] = sgd
+
+    def __post_init__(self):
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
+            raise ValueError(f"variant name {self.name!r}: use lower-case letters, digits and _")
+        if COMPARISON not in self.outputs or not set(self.outputs) <= set(PAIR_OUTPUTS):
+            raise ValueError(
+                f"variant {self.name}: outputs must include {COMPARISON!r} and be among {PAIR_OUTPUTS}"
+            )
+        if self.staged and not self.has_digit_heads:
+            raise ValueError(f"variant {self.name}: staged training needs digit outputs")
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+
+    @property
+    def has_digit_heads(self) -> bool:
+        return all(output in self.outputs for output in DIGIT_OUTPUTS)
+
+    @property
+    def uses_c_aux(self) -> bool:
+        """Whether the loss has auxiliary digit terms to weight (staged training trains the digits alone)."""
+        return self.has_digit_heads and not self.staged
+
+    def hyperparameters(self, **overrides) -> Hyperparameters:
+        """The variant's defaults, with the `overrides` that are not None."""
+        return replace(self.defaults, **{k: v for k, v in overrides.items() if v is not None})
+
+
+_REGISTRY: dict[str, Variant] = {}
+
+
+def register_variant(variant: Variant) -> Variant:
+    """Make `variant` known to every command; registering a name again replaces it (a reloaded plugin)."""
+    if not isinstance(variant, Variant):
+        raise TypeError(f"register_variant takes a kerascmp.Variant, got {type(variant).__name__}")
+    if variant.name in REPORT_ROWS and variant.name in _REGISTRY:
+        raise ValueError(f"{variant.name!r} is one of the study's variants; give yours another name")
+    _REGISTRY[variant.name] = variant
+    return variant
+
+
+def get_variant(name: str) -> Variant:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown variant {name!r}; choose one of {', '.join(_REGISTRY)}") from None
+
+
+def variant_names() -> tuple[str, ...]:
+    """Every registered variant: the study's first, then yours in the order they were registered."""
+    return tuple(_REGISTRY)
+
+
+def load_plugin(spec: str) -> None:
+    """Import a file (`examples/wide_digit_net.py`) or a module (`mypackage.variants`) that registers
+    variants."""
+    try:
+        if spec.endswith(".py") or "/" in spec:
+            path = Path(spec)
+            if not path.is_file():
+                raise ValueError(f"plugin {spec}: no such file")
+            module_name = "kerascmp_plugin_" + re.sub(r"\W", "_", path.stem)
+            module_spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[module_name] = module  # dataclasses and pickling look their module up here
+            module_spec.loader.exec_module(module)
+        else:
+            importlib.import_module(spec)
+    except ValueError:
+        raise
+    except Exception as err:  # whatever the user's code raises, reported in one line
+        raise ValueError(f"plugin {spec} failed to load: {type(err).__name__}: {err}") from err
+
+
+# ---- the report's variants ----------------------------------------------------------------------------
+
+
+def _report_model(**switches) -> Callable[[], keras.Model]:
+    """The builder of one of the report's variants (kerascmp.models, imported on first build)."""
+
+    def build():
+        from kerascmp.models import build_report_model
+
+        return build_report_model(**switches)
+
+    return build
+
+
+def _report_variant(name: str, label: str, description: str, **switches) -> Variant:
+    learning_rate, c_aux, source = defaults.DEFAULT_HYPERPARAMETERS[name]
+    staged = switches.pop("separate_training", False)
+    outputs = (COMPARISON,) if switches.get("fully_connected") else PAIR_OUTPUTS
+    return Variant(
+        name,
+        _report_model(**switches),
+        Hyperparameters(learning_rate, c_aux),
+        source=source,
+        label=label,
+        description=description,
+        outputs=outputs,
+        staged=staged,
+    )
+
+
+# Registered in this order: the study derives each variant's seed from its place here.
+REPORT_ROWS = (
+    "main",
+    "no_sharing",
+    "noise_removal",
+    "separate",
+    "separate_noise_removal",
+    "fc_baseline",
+    "main_paper_relu",
+)
+for _variant in (
+    _report_variant("main", "main architecture", "shared digit net + auxiliary digit losses"),
+    _report_variant("no_sharing", "no shared weights", "two independent digit nets", shared_weights=False),
+    _report_variant(
+        "noise_removal",
+        "noise removal",
+        "one-hot argmax of the digit outputs into the comparison",
+        noise_removal=True,
+    ),
+    _report_variant(
+        "separate",
+        "separate training",
+        "digit net trained first on digits, then frozen",
+        separate_training=True,
+    ),
+    _report_variant(
+        "separate_noise_removal",
+        "separate + noise removal",
+        "separate training + noise removal",
+        separate_training=True,
+        noise_removal=True,
+    ),
+    _report_variant(
+        "fc_baseline",
+        "fully connected net",
+        "fully connected net with the same parameter count",
+        fully_connected=True,
+    ),
+    _report_variant(
+        "main_paper_relu",
+        "main, report's ReLU on logits",
+        "main with the report's ReLU after the comparison layer",
+        paper_relu=True,
+    ),
+):
+    _REGISTRY[_variant.name] = _variant
+REPORT_VARIANTS = REPORT_ROWS[:6]  # `--variants all`: the six the report compares

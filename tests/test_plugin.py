@@ -1,0 +1,130 @@
+"""Bring your own architecture: the example plugin runs through train, study, search and predict, and the
+registration API refuses what it cannot run."""
+
+import json
+
+import numpy as np
+import pytest
+
+import kerascmp
+from conftest import REPO, assert_clean_failure, run_module
+from kerascmp.outputs import COMPARISON, TEST, error_key
+
+PLUGIN = str(REPO / "examples" / "wide_digit_net.py")
+TINY = ["--epochs", "1", "--pairs", "100"]
+
+
+def test_the_example_runs_through_every_command(tmp_path):
+    train = run_module(
+        "kerascmp.train",
+        "--plugin",
+        PLUGIN,
+        "--variant",
+        "wide",
+        *TINY,
+        "--output-dir",
+        str(tmp_path / "models"),
+    )
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert (tmp_path / "models" / "wide" / "saved_model.pb").exists() and (
+        tmp_path / "models" / "wide.keras"
+    ).exists()
+
+    study = run_module(
+        "kerascmp.study",
+        "--plugin",
+        PLUGIN,
+        "--variants",
+        "main,wide",
+        "--rounds",
+        "1",
+        *TINY,
+        "--output-dir",
+        str(tmp_path / "study"),
+    )
+    assert study.returncode == 0, study.stderr[-3000:]
+    table = (tmp_path / "study" / "table.md").read_text()
+    assert "| main architecture | 1 |" in table and "| wide digit net (conv 64/128) | 1 |" in table
+    rounds = [json.loads(line) for line in (tmp_path / "study" / "rounds.jsonl").read_text().splitlines()]
+    assert {r["variant"] for r in rounds} == {"main", "wide"}
+
+    search = run_module(
+        "tuning.search",
+        "--plugin",
+        PLUGIN,
+        "--variant",
+        "wide",
+        "--lr",
+        "0.03,0.1",
+        "--c-aux",
+        "0.25",
+        "--rounds",
+        "1",
+        *TINY,
+        "--project-dir",
+        str(tmp_path / "search"),
+    )
+    assert search.returncode == 0, search.stderr[-3000:]
+    assert "trial 2 of 2" in search.stdout and (tmp_path / "search" / "best.json").exists()
+
+    from kerascmp import data
+
+    _, test = data.generate_pair_sets(100, seed=0)
+    np.save(tmp_path / "pairs.npy", test.pairs)
+    np.save(tmp_path / "labels.npy", test.classes)
+    predict = run_module(
+        "kerascmp.predict",
+        "--model",
+        str(tmp_path / "models" / "wide"),
+        "--pairs",
+        str(tmp_path / "pairs.npy"),
+        "--labels",
+        str(tmp_path / "labels.npy"),
+        "--json",
+    )
+    assert predict.returncode == 0, predict.stderr[-3000:]
+    summary = json.loads(predict.stdout.strip().splitlines()[-1])
+    exported = json.loads((tmp_path / "models" / "wide" / "kerascmp.json").read_text())
+    # train scored the same seed-0 test pairs; the exported model gives the same comparison error
+    assert summary["error_percent"][COMPARISON] == pytest.approx(
+        exported["errors_percent"][error_key(TEST, COMPARISON)]
+    )
+
+
+def test_a_broken_or_missing_plugin_is_one_line_and_exit_2(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('boom')\n")
+    assert_clean_failure(run_module("kerascmp.train", "--plugin", str(broken), *TINY), "boom")
+    assert_clean_failure(
+        run_module("kerascmp.study", "--plugin", str(tmp_path / "nowhere.py")), "no such file"
+    )
+    assert_clean_failure(run_module("kerascmp.train", "--variant", "wide", *TINY), "unknown variant 'wide'")
+
+
+def test_registration_refuses_what_it_cannot_run():
+    build = kerascmp.get_variant("main").build
+    defaults = kerascmp.Hyperparameters(0.1)
+    with pytest.raises(ValueError, match="lower-case"):
+        kerascmp.Variant("My Net", build, defaults)
+    with pytest.raises(ValueError, match="outputs"):
+        kerascmp.Variant("digits_only", build, defaults, outputs=("digit1",))
+    with pytest.raises(ValueError, match="staged"):
+        kerascmp.Variant("staged_fc", build, defaults, outputs=(COMPARISON,), staged=True)
+    with pytest.raises(ValueError, match="study's variants"):
+        kerascmp.register_variant(kerascmp.Variant("main", build, defaults))
+    assert kerascmp.get_variant("main").build is build  # untouched
+
+
+def test_importing_kerascmp_does_not_start_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, kerascmp, kerascmp.cli, kerascmp.train; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_the_readme_shows_the_example_file_as_it_is():
+    example = (REPO / "examples" / "wide_digit_net.py").read_text()
+    code = example[example.index("import keras") :]
+    assert code in (REPO / "README.md").read_text()
