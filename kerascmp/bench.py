@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from kerascmp import cli, defaults
+from kerascmp import cli, defaults, files
 from kerascmp.bench_report import PACKED_ROUNDS, describe, markdown, training_flops_per_image
 from kerascmp.outputs import COMPARISON, TEST, error_key
 from kerascmp.variants import get_variant
@@ -283,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         "conv_profile": kernels["conv_profile"],
     }
     report["wall_s"] = time.time() - started
-    cli.atomic_write_json(output_dir / "results.json", report)
-    cli.atomic_write_text(output_dir / "results.md", markdown(report))
+    files.atomic_write_json(output_dir / "results.json", report)
+    files.atomic_write_text(output_dir / "results.md", markdown(report))
     print(markdown(report))
     print(f"written to {output_dir}/results.json and results.md ({report['wall_s']:.0f} s)")
     return 0

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 EXIT_USAGE = 2
+EXIT_DIVERGED = 3  # training ran, but a run's weights or outputs became NaN or infinite
 EXIT_INTERRUPTED = 130
+MAX_SEED = 2**32 - 1  # NumPy's and Keras's global seeds must fit in 32 bits
 
 
 def prepare_tensorflow() -> None:
@@ -45,7 +44,9 @@ def _number(kind: Callable, what: str, ok: Callable[[float], bool]) -> Callable[
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if isinstance(value, float) and not math.isfinite(value) or not ok(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number, {what}")
+        if not ok(value):
             raise argparse.ArgumentTypeError(f"{text!r}: must be {what}")
         return value
 
@@ -56,6 +57,14 @@ positive_int = _number(int, "an integer >= 1", lambda v: v >= 1)
 non_negative_int = _number(int, "an integer >= 0", lambda v: v >= 0)
 positive_float = _number(float, "a number > 0", lambda v: v > 0)
 c_aux_value = _number(float, "in [0, 0.5]", lambda v: 0 <= v <= 0.5)
+
+
+def check_seeds(seed: int, rounds: int) -> None:
+    """Round r trains from seed + r, and every one must be a valid global seed."""
+    if seed + rounds - 1 > MAX_SEED:
+        raise UsageError(
+            f"--seed {seed} with {rounds} round(s) reaches {seed + rounds - 1}; seeds go up to {MAX_SEED}"
+        )
 
 
 def comma_list(item: Callable[[str], float]) -> Callable[[str], list]:
@@ -129,57 +138,6 @@ def variant_named(name: str):
         return get_variant(name)
     except ValueError as err:
         raise UsageError(str(err)) from None
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write through a temporary file and rename, so readers never see a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: str | os.PathLike, data) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
-
-
-def claim_directory(settings_file: Path, settings: dict, what: str, remedy: str) -> None:
-    """A directory holds one study or search: record its settings, or refuse to mix in other ones."""
-    if settings_file.exists():
-        stored = json.loads(settings_file.read_text())
-        if stored != settings:
-            changed = ", ".join(
-                f"{k} {stored.get(k)} -> {v}" for k, v in settings.items() if stored.get(k) != v
-            )
-            raise UsageError(
-                f"{settings_file.parent} holds a {what} with other settings ({changed}); {remedy}"
-            )
-    else:
-        atomic_write_json(settings_file, settings)
-
-
-def atomic_save_figure(fig, path: str | os.PathLike) -> None:
-    """Save a matplotlib figure as PNG through a unique temporary file (several writers may race)."""
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.tight_layout()
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
 
 
 def run_main(

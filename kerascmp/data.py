@@ -50,6 +50,8 @@ def load_mnist(
     import tensorflow_datasets as tfds
 
     path = resolve_data_dir(data_dir)
+    if download and not (path / "mnist").is_dir():
+        _check_network()
     if not download and not (path / "mnist").is_dir():
         raise DataError(
             f"no prepared MNIST under {path} (expected {path / 'mnist'}/3.0.1/). Point --data-dir or "
@@ -80,6 +82,22 @@ def load_mnist(
             )
         result[name] = (np.asarray(pool_2x2(images[..., 0])), labels.astype(np.int32))
     return result
+
+
+MNIST_HOST = ("storage.googleapis.com", 443)  # where tensorflow-datasets fetches MNIST
+
+
+def _check_network(timeout_s: float = 5.0) -> None:
+    """Fail in seconds, not after TFDS's minutes of retries, when MNIST's host cannot be reached."""
+    import socket
+
+    try:
+        socket.create_connection(MNIST_HOST, timeout=timeout_s).close()
+    except OSError as err:
+        raise DataError(
+            f"--download: cannot reach {MNIST_HOST[0]} ({err.strerror or type(err).__name__}); connect to a "
+            "network, or point --data-dir at a tensorflow-datasets data dir that holds mnist"
+        ) from None
 
 
 def pool_2x2(images):

@@ -12,8 +12,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import importlib.metadata
+import json
+import math
 import platform
 import shutil
 import tempfile
@@ -22,8 +25,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from kerascmp.cli import atomic_write_json
 from kerascmp.data import pool_2x2
+from kerascmp.files import atomic_write_json, publish
 from kerascmp.outputs import (
     COMPARISON,
     DIGIT_OUTPUTS,
@@ -57,8 +60,12 @@ def serving_outputs(model: keras.Model, pairs: tf.Tensor) -> dict[str, tf.Tensor
     return outputs
 
 
-def export_model(model: keras.Model, directory: str | Path, metadata: dict) -> None:
-    """Write the SavedModel (both signatures), kerascmp.json, and `<directory>.keras`, each atomically."""
+def export_model(model: keras.Model, directory: str | Path, metadata: dict) -> str | None:
+    """Write the SavedModel (both signatures), kerascmp.json, and `<directory>.keras`, each atomically.
+
+    Returns a description of the export it replaced, if any. The `.keras` file is saved compiled with
+    the loss and optimiser the run trained with, so that it loads ready for further training.
+    """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
 
@@ -80,13 +87,64 @@ def export_model(model: keras.Model, directory: str | Path, metadata: dict) -> N
         archive.write_out(str(staging / "model"), verbose=False)
         atomic_write_json(staging / "model" / METADATA_FILE, {**metadata, "packages": package_versions()})
         keras_file = staging / "model.keras"
-        model.save(keras_file)
-        if directory.exists():
-            shutil.rmtree(directory)
-        (staging / "model").rename(directory)
-        keras_file.replace(directory.with_suffix(".keras"))
+        _compiled_as_trained(model, metadata).save(keras_file)
+        replaced = _describe_export(directory)
+        if replaced is None and directory.exists():
+            replaced = "an unreadable earlier export"
+        _swap_in(staging / "model", directory)
+        publish(keras_file, directory.with_suffix(".keras"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return replaced
+
+
+def _swap_in(new: Path, directory: Path) -> None:
+    """Put the directory `new` at `directory` so that, whenever the process dies, `directory` holds either
+    the previous export or the new one, whole: Linux swaps the two atomically (renameat2 RENAME_EXCHANGE);
+    elsewhere two renames leave a gap of microseconds."""
+    if not directory.exists():
+        new.rename(directory)
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        at_fdcwd, rename_exchange = -100, 2
+        if libc.renameat2(at_fdcwd, bytes(new), at_fdcwd, bytes(directory), rename_exchange) == 0:
+            return  # `new` now holds the previous export, removed with the staging dir
+    except (AttributeError, OSError):
+        pass
+    old = new.with_name(new.name + ".previous")
+    directory.rename(old)
+    new.rename(directory)
+
+
+def _describe_export(directory: Path) -> str | None:
+    try:
+        meta = json.loads((directory / METADATA_FILE).read_text())
+        return f"{meta['variant']} (seed {meta['seed']}, lr {meta['hyperparameters']['learning_rate']:g})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _compiled_as_trained(model: keras.Model, metadata: dict) -> keras.Model:
+    """The model compiled with its variant's optimiser and loss, as `kerascmp.training` trained it."""
+    from kerascmp.training import loss_weights_for
+    from kerascmp.variants import get_variant
+
+    try:
+        variant = get_variant(metadata["variant"])
+    except (KeyError, ValueError):
+        return model
+    hparams = metadata["hyperparameters"]
+    model.compile(
+        optimizer=variant.optimizer(
+            hparams["learning_rate"], hparams["epochs"] * math.ceil(metadata["pairs"] / hparams["batch_size"])
+        ),
+        loss={name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in model.output},
+        loss_weights={
+            name: loss_weights_for(variant, hparams["c_aux"]).get(name, 0.0) for name in model.output
+        },
+    )
+    return model
 
 
 def run_metadata(result) -> dict:

@@ -13,6 +13,7 @@ replica r trains exactly as it would alone (tests/test_packing.py checks the wei
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import keras
@@ -115,11 +116,13 @@ def validation_dataset(jobs: list[Job], batch_size: int):
 
 
 class EpochProgress(keras.callbacks.Callback):
-    """One progress bar over epochs, showing the mean comparison error of the packed runs."""
+    """One progress bar over epochs, showing the mean comparison error of the packed runs; in a log (not a
+    terminal) a plain line every fifth of the epochs instead, without carriage returns or colours."""
 
     def __init__(self, epochs: int, label: str = ""):
         super().__init__()
         self.epochs, self.label = epochs, label
+        self.interactive = sys.stdout.isatty()
 
     def on_train_begin(self, logs=None):
         if self.label:
@@ -138,7 +141,11 @@ class EpochProgress(keras.callbacks.Callback):
             ]
             if accs:
                 values.append((name, 100 * (1 - float(np.mean(accs)))))
-        self.bar.update(epoch + 1, values=values, finalize=epoch + 1 == self.epochs)
+        if self.interactive:
+            self.bar.update(epoch + 1, values=values, finalize=epoch + 1 == self.epochs)
+        elif (epoch + 1) % max(1, self.epochs // 5) == 0 or epoch + 1 == self.epochs:
+            shown = "  ".join(f"{name} {value:.1f}" for name, value in values)
+            print(f"  epoch {epoch + 1}/{self.epochs}  {shown}", flush=True)
 
 
 def monitored_outputs(job: Job) -> list[str]:

@@ -9,12 +9,15 @@ Arrays: --pairs FILE.npy of shape [N, 2, 14, 14] or [N, 2, 28, 28], raw pixels 0
 
 from __future__ import annotations
 
+import csv
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from kerascmp import cli
+from kerascmp import cli, files
+from kerascmp.inputs import check_labels, check_pairs, chunks, load_array, read_image
 from kerascmp.outputs import (
     COMPARISON,
     DIGIT_OUTPUTS,
@@ -35,7 +38,10 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--pairs", help="a .npy of pairs [N, 2, 14, 14] or [N, 2, 28, 28], raw pixels 0-255")
     parser.add_argument("--labels", help="a .npy of the pairs' digit classes [N, 2]; adds error rates")
     parser.add_argument("--no-invert", action="store_true", help="never invert dark-on-light images")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--json", action="store_true", help="machine-readable output; with --pairs, every pair"
+    )
+    parser.add_argument("--output", metavar="FILE.csv", help="with --pairs: one CSV row per pair")
     return parser
 
 
@@ -51,7 +57,10 @@ def load_model(directory: str):
     try:
         model = tf.saved_model.load(str(path))
     except Exception as err:  # TF raises several types for a damaged SavedModel
-        raise cli.UsageError(f"cannot load the SavedModel in {directory}: {type(err).__name__}") from None
+        detail = (str(err).strip().splitlines() or [""])[0][:200]
+        raise cli.UsageError(
+            f"cannot load the SavedModel in {directory} ({type(err).__name__}: {detail}); export it again"
+        ) from None
     missing = [s for s in SIGNATURES if s not in model.signatures]
     if missing:
         raise cli.UsageError(
@@ -59,89 +68,6 @@ def load_model(directory: str):
             "re-export it with python -m kerascmp.train"
         )
     return model
-
-
-# ---- images -------------------------------------------------------------------------------------------
-
-
-def read_image(path: str, invert: str | bool = "auto") -> tuple[np.ndarray, list[str]]:
-    """A 28x28 uint8 MNIST-like digit (light on dark) from an image file, and notes on what was done."""
-    import tensorflow as tf
-
-    notes = []
-    try:
-        data = tf.io.read_file(path)
-        image = tf.io.decode_image(data, expand_animations=False)
-    except Exception as err:
-        reason = (
-            "not found"
-            if not Path(path).exists()
-            else f"not a readable PNG, JPEG, BMP or GIF ({type(err).__name__})"
-        )
-        raise cli.UsageError(f"image {path}: {reason}") from None
-    if image.shape[-1] in (2, 4):  # drop alpha
-        image = image[..., :-1]
-    if image.shape[-1] == 3:
-        image = tf.image.rgb_to_grayscale(image)
-    image = tf.cast(image[..., 0], tf.float32)
-    height, width = image.shape
-    if (height, width) == (14, 14):
-        image = tf.repeat(tf.repeat(image, 2, axis=0), 2, axis=1)  # 2x2 pooling gives the 14x14 back exactly
-    elif (height, width) != (28, 28):
-        notes.append(f"{path}: {width}x{height} resized to 28x28")
-        image = tf.image.resize(image[..., None], (28, 28), antialias=True)[..., 0]
-    pixels = np.clip(np.round(image.numpy()), 0, 255).astype(np.uint8)
-    if invert is True or (invert == "auto" and _looks_dark_on_light(pixels)):
-        pixels = 255 - pixels
-        notes.append(f"{path}: dark digit on light background, inverted (--no-invert to keep it)")
-    return pixels, notes
-
-
-def _looks_dark_on_light(pixels: np.ndarray) -> bool:
-    """MNIST digits are light strokes on a black border; a light border means the opposite."""
-    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    return float(border.mean()) > 127
-
-
-# ---- arrays -------------------------------------------------------------------------------------------
-
-
-def load_array(path: str, what: str) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise cli.UsageError(f"{what} {path}: not found") from None
-    except Exception as err:
-        raise cli.UsageError(f"{what} {path}: not a readable .npy file ({type(err).__name__})") from None
-
-
-def check_pairs(pairs: np.ndarray) -> np.ndarray:
-    """Refuse anything but a non-empty [N, 2, 14|28, 14|28] array of finite raw pixels 0-255."""
-    if pairs.dtype.kind not in "uif":
-        raise cli.UsageError(f"pairs must be numeric, got dtype {pairs.dtype}")
-    if pairs.ndim != 4 or pairs.shape[1] != 2 or pairs.shape[2:] not in ((14, 14), (28, 28)):
-        raise cli.UsageError(
-            f"pairs must have shape [N, 2, 14, 14] or [N, 2, 28, 28], got {list(pairs.shape)}"
-        )
-    if len(pairs) == 0:
-        raise cli.UsageError("pairs is an empty batch (N = 0)")
-    if pairs.dtype.kind == "f" and not np.all(np.isfinite(pairs)):
-        raise cli.UsageError("pairs contain NaN or inf")
-    low, high = float(pairs.min()), float(pairs.max())
-    looks_normalised = high <= 10  # raw MNIST strokes reach ~255; standardised or 0-1 data stays small
-    if low < 0 or high > 255 or looks_normalised:
-        hint = "looks normalised; pass raw pixels 0-255" if looks_normalised else "pass raw pixels 0-255"
-        raise cli.UsageError(f"pixel values run from {low:g} to {high:g}: {hint}")
-    return pairs
-
-
-def check_labels(labels: np.ndarray, n: int) -> np.ndarray:
-    if labels.dtype.kind not in "ui" or labels.shape != (n, 2) or labels.min() < 0 or labels.max() > 9:
-        raise cli.UsageError(
-            f"labels must be integer digit classes 0-9 of shape [{n}, 2] to match the pairs, "
-            f"got {labels.dtype} {list(labels.shape)}"
-        )
-    return labels
 
 
 def run_model(model, pairs: np.ndarray) -> dict[str, np.ndarray]:
@@ -159,37 +85,98 @@ def run_model(model, pairs: np.ndarray) -> dict[str, np.ndarray]:
     return {name: value.numpy() for name, value in outputs.items()}
 
 
+class Tally:
+    """The summary of many pairs, added up chunk by chunk."""
+
+    def __init__(self, labels: np.ndarray | None):
+        self.labels = labels
+        self.pairs = self.predicted_leq = 0
+        self.confidence = 0.0
+        self.wrong: dict[str, int] = {}
+
+    def add(self, outputs: dict[str, np.ndarray], start: int) -> None:
+        predicted = outputs[FIRST_LEQ_SECOND].astype(bool)
+        p_leq = outputs[P_FIRST_LEQ_SECOND]
+        self.pairs += len(predicted)
+        self.predicted_leq += int(predicted.sum())
+        self.confidence += float(np.sum(np.maximum(p_leq, 1 - p_leq)))
+        if self.labels is None:
+            return
+        labels = self.labels[start : start + len(predicted)]
+        wrong = {COMPARISON: predicted != (labels[:, 0] <= labels[:, 1])}
+        for i, name in enumerate(DIGIT_OUTPUTS):
+            if probabilities_key(name) in outputs:
+                wrong[name] = np.argmax(outputs[probabilities_key(name)], -1) != labels[:, i]
+        for name, mistakes in wrong.items():
+            self.wrong[name] = self.wrong.get(name, 0) + int(mistakes.sum())
+
+    def summary(self) -> dict:
+        summary = {
+            "pairs": self.pairs,
+            f"predicted_{FIRST_LEQ_SECOND}": self.predicted_leq,
+            "mean_confidence": self.confidence / self.pairs,
+        }
+        if self.labels is not None:
+            summary["error_percent"] = {name: 100.0 * n / self.pairs for name, n in self.wrong.items()}
+        return summary
+
+
+class CsvRows:
+    """One CSV row per pair, streamed to a temporary file and published whole at the end (or not at all)."""
+
+    def __init__(self, path: str | None):
+        self.path, self.writer, self._file = path, None, None
+
+    def __enter__(self):
+        if self.path:
+            target = Path(self.path)
+            self._file = tempfile.NamedTemporaryFile(  # closed in __exit__
+                "w", newline="", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+            )
+        return self
+
+    def write(self, row: dict) -> None:
+        if self._file is None:
+            return
+        if self.writer is None:
+            self.writer = csv.DictWriter(self._file, list(row), lineterminator="\n")
+            self.writer.writeheader()
+        self.writer.writerow(row)
+
+    def __exit__(self, kind, error, traceback):
+        if self._file is None:
+            return
+        self._file.close()
+        if kind is None:
+            files.publish(self._file.name, self.path)
+        else:
+            Path(self._file.name).unlink(missing_ok=True)
+
+
 # ---- reports ------------------------------------------------------------------------------------------
 
 
-def describe_pair(outputs: dict[str, np.ndarray]) -> dict:
-    p_leq = float(outputs[P_FIRST_LEQ_SECOND][0])
-    report = {FIRST_LEQ_SECOND: bool(outputs[FIRST_LEQ_SECOND][0]), P_FIRST_LEQ_SECOND: p_leq}
+def checked(outputs: dict[str, np.ndarray], start: int = 0) -> dict[str, np.ndarray]:
+    """Refuse NaN or infinite outputs: a diverged model made them, and no verdict can be read off them."""
+    for name, values in outputs.items():
+        bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+        if bad.any():
+            raise cli.UsageError(
+                f"the model's {name} is NaN or infinite (pair {start + int(np.argmax(bad))}): it diverged "
+                "in training; retrain it with a lower --lr and export again"
+            )
+    return outputs
+
+
+def describe_pair(outputs: dict[str, np.ndarray], i: int = 0) -> dict:
+    p_leq = float(outputs[P_FIRST_LEQ_SECOND][i])
+    report = {FIRST_LEQ_SECOND: bool(outputs[FIRST_LEQ_SECOND][i]), P_FIRST_LEQ_SECOND: p_leq}
     for side, name in zip("AB", map(probabilities_key, DIGIT_OUTPUTS)):
         if name in outputs:
-            probabilities = outputs[name][0]
+            probabilities = outputs[name][i]
             report[f"digit_{side}"] = int(np.argmax(probabilities))
             report[f"p_digit_{side}"] = float(np.max(probabilities))
     return report
-
-
-def summarize_pairs(outputs: dict[str, np.ndarray], labels: np.ndarray | None) -> dict:
-    predicted = outputs[FIRST_LEQ_SECOND].astype(bool)
-    p_leq = outputs[P_FIRST_LEQ_SECOND]
-    summary = {
-        "pairs": len(predicted),
-        f"predicted_{FIRST_LEQ_SECOND}": int(predicted.sum()),
-        "mean_confidence": float(np.mean(np.maximum(p_leq, 1 - p_leq))),
-    }
-    if labels is not None:
-        errors = {COMPARISON: float(np.mean(predicted != (labels[:, 0] <= labels[:, 1])) * 100)}
-        for i, name in enumerate(DIGIT_OUTPUTS):
-            if probabilities_key(name) in outputs:
-                errors[name] = float(
-                    np.mean(np.argmax(outputs[probabilities_key(name)], -1) != labels[:, i]) * 100
-                )
-        summary["error_percent"] = errors
-    return summary
 
 
 def print_pair(report: dict) -> None:
@@ -218,14 +205,14 @@ def main(argv: list[str] | None = None) -> int:
         raise cli.UsageError("give either two images (IMAGE_A IMAGE_B) or --pairs FILE.npy")
     if args.images and len(args.images) != 2:
         raise cli.UsageError(f"give exactly two images, got {len(args.images)}")
-    if args.labels and not args.pairs:
-        raise cli.UsageError("--labels goes with --pairs")
+    if (args.labels or args.output) and not args.pairs:
+        raise cli.UsageError("--labels and --output go with --pairs")
 
     if args.images:
         invert = False if args.no_invert else "auto"
         (a, notes_a), (b, notes_b) = (read_image(path, invert) for path in args.images)
         model = load_model(args.model)
-        report = describe_pair(run_model(model, np.stack([a, b])[None]))
+        report = describe_pair(checked(run_model(model, np.stack([a, b])[None])))
         notes = notes_a + notes_b
         if args.json:
             print(json.dumps({**report, "notes": notes}))
@@ -237,12 +224,29 @@ def main(argv: list[str] | None = None) -> int:
 
     pairs = check_pairs(load_array(args.pairs, "pairs"))
     labels = check_labels(load_array(args.labels, "labels"), len(pairs)) if args.labels else None
+    if args.output:
+        files.writable_file(args.output, "--output")
     model = load_model(args.model)
-    summary = summarize_pairs(run_model(model, pairs), labels)
+    tally = Tally(labels)
+    per_pair = [] if args.json else None
+    with CsvRows(args.output) as csv_rows:
+        for start, chunk in chunks(pairs):
+            outputs = checked(run_model(model, chunk), start)
+            tally.add(outputs, start)
+            for i in range(len(chunk)):
+                row = {"pair": start + i, **describe_pair(outputs, i)}
+                if labels is not None:
+                    row["label_A"], row["label_B"] = (int(c) for c in labels[start + i])
+                csv_rows.write(row)
+                if per_pair is not None:
+                    per_pair.append(row)
+    summary = tally.summary()
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps({**summary, "per_pair": per_pair}))
     else:
         print_summary(summary)
+    if args.output:
+        print(f"one row per pair written to {args.output}")
     return 0
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
+import sys
 import time
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from kerascmp import cli, defaults
+from kerascmp import cli, defaults, files
 from kerascmp.data import max_pairs
 from kerascmp.outputs import COMPARISON, TEST, error_key
 from kerascmp.variants import REPORT_ROWS, REPORT_VARIANTS
@@ -67,23 +67,34 @@ def load_rounds(path: Path) -> list[dict]:
     """Stored rounds; a line cut short by a kill is dropped (and the file repaired before appending)."""
     if not path.exists():
         return []
-    records, intact = [], True
-    for line in path.read_text().splitlines():
+    records, damaged = [], 0
+    for line in path.read_text(errors="replace").splitlines():
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
-            intact = False
-    if not intact:
-        cli.atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in records))
+            damaged += 1
+    if damaged:
+        print(
+            f"note: {damaged} damaged line(s) in {path} dropped (cut short by a kill?); "
+            "their rounds are trained again"
+        )
+        files.atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in records))
     return records
 
 
-def append_round(path: Path, record: dict) -> None:
-    """One line per finished round, flushed to disk before the next round starts."""
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+def check_hyperparameters(stored: list[dict], name: str, hparams: dict, output_dir: Path) -> None:
+    """Rounds of one variant are averaged together, so they must all have been trained alike."""
+    for record in stored:
+        if record["variant"] == name and record["hyperparameters"] != hparams:
+            changed = ", ".join(
+                f"{key} {record['hyperparameters'].get(key)} -> {value}"
+                for key, value in hparams.items()
+                if record["hyperparameters"].get(key) != value
+            )
+            raise cli.UsageError(
+                f"{output_dir} holds {name} rounds trained with other hyperparameters ({changed}); "
+                "use another --output-dir, or --overwrite to discard the stored rounds"
+            )
 
 
 def check_settings(output_dir: Path, settings: dict, overwrite: bool) -> None:
@@ -92,13 +103,15 @@ def check_settings(output_dir: Path, settings: dict, overwrite: bool) -> None:
     if overwrite and output_dir.exists():
         for name in ("rounds.jsonl", "study.json"):
             (output_dir / name).unlink(missing_ok=True)
-    cli.claim_directory(path, settings, "study", "use another --output-dir, or --overwrite to discard it")
+    files.claim_directory(path, settings, "study", "use another --output-dir, or --overwrite to discard it")
 
 
 # ---- the run ------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
+    command_started = time.perf_counter()
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     cli.load_plugins(args.plugin)
     names = parse_variants(args.variants)
@@ -106,10 +119,16 @@ def main(argv: list[str] | None = None) -> int:
         raise cli.UsageError(
             f"--pairs {args.pairs}: MNIST-test gives at most {max_pairs('test')} disjoint pairs"
         )
-    output_dir = Path(args.output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise cli.UsageError(f"--output-dir {output_dir} is a file")
-    output_dir.mkdir(parents=True, exist_ok=True)
+    cli.check_seeds(args.seed, args.rounds)  # round r's pairs come from seed + r
+    output_dir = files.writable_directory(args.output_dir, "--output-dir")
+    lock = files.DirectoryLock(output_dir, "study", "--output-dir")  # one study per directory at a time
+    try:
+        return _run(args, argv, names, output_dir, command_started)
+    finally:
+        lock.release()
+
+
+def _run(args, argv: list[str], names: list[str], output_dir: Path, command_started: float) -> int:
     settings = {"seed": args.seed, "epochs": args.epochs, "pairs": args.pairs, "precision": args.precision}
     check_settings(output_dir, settings, args.overwrite)
 
@@ -120,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
 
     rounds_path = output_dir / "rounds.jsonl"
     stored = load_rounds(rounds_path)
+    chosen = {
+        name: cli.variant_named(name).hyperparameters(epochs=args.epochs, precision=args.precision)
+        for name in names
+    }
+    for name, hparams in chosen.items():
+        check_hyperparameters(stored, name, dataclasses.asdict(hparams), output_dir)
     done = {(r["variant"], r["round"]) for r in stored}
     todo = {name: [i for i in range(args.rounds) if (name, i) not in done] for name in names}
     total = sum(len(v) for v in todo.values())
@@ -128,14 +153,14 @@ def main(argv: list[str] | None = None) -> int:
         f"study: {len(names)} variant(s) x {args.rounds} rounds, {args.epochs} epochs, {args.pairs} pairs, "
         f"{args.precision}; {skipped} round(s) already stored in {rounds_path}, {total} to train"
     )
-    title = f"{args.rounds} rounds, {args.epochs} epochs, {args.pairs} pairs"
+    title = f"{args.epochs} epochs, {args.pairs} pairs; rounds per variant in the table"
     versions = export.package_versions()
     started, trained = time.perf_counter(), 0
     trainer = Trainer()  # rounds of a variant share one compiled training step
     test_comparison = error_key(TEST, COMPARISON)
 
     for v, name in enumerate(names, start=1):
-        hparams = cli.variant_named(name).hyperparameters(epochs=args.epochs, precision=args.precision)
+        hparams = chosen[name]
         for i in todo[name]:
             train, test = generate_pair_sets(args.pairs, args.seed + i, args.data_dir, args.download)
             spec = RunSpec(name, run_seed(args.seed, name, i), hparams, train, {TEST: test}, monitor=test)
@@ -149,30 +174,42 @@ def main(argv: list[str] | None = None) -> int:
                 "hyperparameters": dataclasses.asdict(hparams),
                 "pairs": args.pairs,
                 "errors": result.errors,
+                "diverged": result.diverged,
                 "history": result.history,
                 "history_val_every": HELD_OUT_EVERY,
                 "wall_s": result.wall_s,
                 "packages": versions,
             }
-            append_round(rounds_path, record)
+            files.append_json_line(rounds_path, record)  # on disk before the next round starts
             stored.append(record)
             trained += 1
             mean, std = summarize([r["errors"][test_comparison] for r in stored if r["variant"] == name])
             eta = (time.perf_counter() - started) / trained * (total - trained)
+            outcome = (
+                "DIVERGED (NaN or infinite weights)"
+                if result.diverged
+                else f"test comparison error {result.errors[test_comparison]:.2f} %"
+            )
+            running = (
+                "" if mean is None else f", running mean {mean:.2f}" + (f" ± {std:.2f}" if std else "") + " %"
+            )
             print(
-                f"{progress}: test comparison error {result.errors[test_comparison]:.2f} %, "
-                f"running mean {mean:.2f}"
-                + (f" ± {std:.2f}" if std is not None else "")
-                + f" %  | {trained}/{total} trained, "
-                f"ETA {eta / 60:.1f} min",
+                f"{progress}: {outcome}{running}  | {trained}/{total} trained, ETA {eta / 60:.1f} min",
                 flush=True,
             )
 
-    selected = [r for r in stored if r["variant"] in names]
-    study_report.write_outputs(selected, output_dir, title)
+    # The table and figures show every variant stored here, each over all its stored rounds.
+    table = study_report.summary_table(stored)
+    study_report.write_outputs(stored, output_dir, title)
     wall = time.perf_counter() - started
-    print(study_report.table_markdown(study_report.summary_table(selected)))
+    print(study_report.table_markdown(table))
+    print(
+        "the table summarises every round stored in "
+        + f"{output_dir}: "
+        + ", ".join(f"{name} {stats['rounds']}" for name, stats in table.items())
+    )
     print(f"trained {trained} round(s) in {wall / 60:.1f} min; outputs in {output_dir}/")
+    files.record_command(output_dir, "kerascmp.study", argv, time.perf_counter() - command_started)
     return 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascmp.cli import atomic_save_figure, atomic_write_text
+from kerascmp.files import atomic_save_figure, atomic_write_text
 from kerascmp.outputs import COMPARISON, DIGIT1, PAIR_OUTPUTS, TEST, TRAIN, curve_key, error_key
 from kerascmp.training import summarize
 from kerascmp.variants import get_variant
@@ -77,11 +77,12 @@ def row_order(names) -> list[str]:
 
 
 def summary_table(rounds: list[dict]) -> dict[str, dict]:
-    """{variant: {"rounds": n, metric: (mean, std)}} over the stored rounds, in `row_order`."""
+    """{variant: {"rounds": n, "diverged": d, metric: (mean, std)}} over the stored rounds, in `row_order`;
+    a diverged round has no error rates, so the means are over the other n - d."""
     table = {}
     for name in row_order(r["variant"] for r in rounds):
         mine = [r for r in rounds if r["variant"] == name]
-        table[name] = {"rounds": len(mine)}
+        table[name] = {"rounds": len(mine), "diverged": sum(bool(r.get("diverged")) for r in mine)}
         for metric in shown_metrics(name):
             table[name][metric] = summarize([r["errors"].get(metric) for r in mine])
     return table
@@ -94,13 +95,15 @@ def _fmt(value: float | None) -> str:
 def table_csv(table: dict[str, dict]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["variant", "rounds"] + [f"{m}_{stat}" for m in METRICS for stat in ("mean", "std")])
+    writer.writerow(
+        ["variant", "rounds", "diverged"] + [f"{m}_{stat}" for m in METRICS for stat in ("mean", "std")]
+    )
     for row, stats in table.items():
         cells = []
         for metric in METRICS:
             mean, std = stats.get(metric, (None, None))
             cells += [_fmt(mean), _fmt(std)]
-        writer.writerow([row, stats["rounds"]] + cells)
+        writer.writerow([row, stats["rounds"], stats["diverged"]] + cells)
     return buffer.getvalue()
 
 
@@ -117,7 +120,8 @@ def table_markdown(table: dict[str, dict]) -> str:
     for name, stats in table.items():
         report = REPORT_TABLE.get(name, {}).get(TEST_COMPARISON)
         cells = [_cell(stats.get(m)) for m in METRICS]
-        lines.append("| " + " | ".join([label(name), str(stats["rounds"])] + cells + [_cell(report)]) + " |")
+        rounds = f"{stats['rounds']}" + (f" ({stats['diverged']} diverged)" if stats["diverged"] else "")
+        lines.append("| " + " | ".join([label(name), rounds] + cells + [_cell(report)]) + " |")
     return "\n".join(lines) + "\n"
 
 

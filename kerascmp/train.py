@@ -8,12 +8,14 @@ first round's model to `<output-dir>/<variant>/` (SavedModel) and `<output-dir>/
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
-from kerascmp import cli, defaults
+from kerascmp import cli, defaults, files
 from kerascmp.data import max_pairs
 from kerascmp.outputs import PAIR_OUTPUTS, TEST, TRAIN, error_key
 
+DIVERGED = "DIVERGED: weights or outputs became NaN or infinite"
 ERROR_KEYS = tuple(error_key(split, output) for split in (TRAIN, TEST) for output in PAIR_OUTPUTS)
 
 
@@ -57,6 +59,7 @@ def build_parser() -> cli.ArgumentParser:
         "--no-export", action="store_true", help="do not write the SavedModel and .keras file"
     )
     parser.add_argument("--results-json", help="write every round's numbers and the summary to this file")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars: one line per round")
     return parser
 
 
@@ -66,8 +69,12 @@ def parse_args(argv: list[str] | None = None):
         raise cli.UsageError(
             f"--pairs {args.pairs}: MNIST-test gives at most {max_pairs('test')} disjoint pairs"
         )
-    if args.results_json and Path(args.results_json).is_dir():
-        raise cli.UsageError(f"--results-json {args.results_json} is a directory; give a file path")
+    cli.check_seeds(args.seed, args.rounds)
+    # Every output path is proven writable now, not after the training it would hold.
+    if args.results_json:
+        files.writable_file(args.results_json, "--results-json")
+    if not args.no_export:
+        files.writable_directory(args.output_dir, "--output-dir")
     cli.load_plugins(args.plugin)
     variant = cli.variant_named(args.variant)
     if args.c_aux is not None and not variant.uses_c_aux:
@@ -128,27 +135,42 @@ def main(argv: list[str] | None = None) -> int:
         "packages": export.package_versions(),
     }
     trainer = Trainer()  # rounds share one compiled training step
+    diverged = 0
     for r in range(args.rounds):
         seed = args.seed + r
         train_pairs, test_pairs = generate_pair_sets(args.pairs, seed, args.data_dir, args.download)
         spec = training.RunSpec(variant.name, seed, hparams, train_pairs, {TEST: test_pairs})
         (result,) = training.train_runs(
-            [spec], trainer=trainer, label=f"round {r + 1}/{args.rounds} (seed {seed})"
+            [spec],
+            trainer=trainer,
+            verbose=not args.quiet,
+            label=f"round {r + 1}/{args.rounds} (seed {seed})",
         )
-        print(
-            f"round {r + 1}/{args.rounds}  {format_errors(result.errors)}  [{result.wall_s:.1f} s]",
-            flush=True,
-        )
+        outcome = DIVERGED if result.diverged else format_errors(result.errors)
+        print(f"round {r + 1}/{args.rounds}  {outcome}  [{result.wall_s:.1f} s]", flush=True)
+        diverged += result.diverged
         results["rounds"].append(
-            {"round": r + 1, "seed": seed, "errors": result.errors, "wall_s": result.wall_s}
+            {
+                "round": r + 1,
+                "seed": seed,
+                "errors": result.errors,
+                "diverged": result.diverged,
+                "wall_s": result.wall_s,
+            }
         )
         results["summary"] = summary_of(results["rounds"])
         if args.results_json:  # after every round, so an interrupted run keeps what it finished
-            cli.atomic_write_json(args.results_json, results)
+            files.atomic_write_json(args.results_json, results)
         if r == 0 and not args.no_export:
             target = Path(args.output_dir) / variant.name
-            export.export_model(result.model, target, export.run_metadata(result))
-            print(f"exported {target}/ (SavedModel) and {target.with_suffix('.keras')}")
+            if result.diverged:
+                print(f"not exported: a diverged model would answer NaN; {target}/ is left as it was")
+            else:
+                replaced = export.export_model(result.model, target, export.run_metadata(result))
+                print(
+                    f"exported {target}/ (SavedModel) and {target.with_suffix('.keras')}"
+                    + (f", replacing the export of {replaced}" if replaced else "")
+                )
 
     if args.rounds > 1:
         summary = results["summary"]
@@ -159,6 +181,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {key:18s} {stats['mean']:6.2f} ± {stats['std']:.2f}")
     if args.results_json:
         print(f"results written to {args.results_json}")
+    if diverged:
+        print(
+            f"error: {diverged} of {args.rounds} round(s) diverged (non-finite weights or outputs) at lr "
+            f"{hparams.learning_rate:g}; lower --lr",
+            file=sys.stderr,
+        )
+        return cli.EXIT_DIVERGED
     return 0
 
 

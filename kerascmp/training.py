@@ -39,13 +39,18 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a run produced: its trained model, error rates (%) keyed by `error_key`, per-epoch curves."""
+    """What a run produced: its trained model, error rates (%) keyed by `error_key`, per-epoch curves.
+
+    A run whose weights or outputs became NaN or infinite has `diverged`; its error rates are then None
+    (argmax over NaN picks class 0, which would pass for a normal-looking number).
+    """
 
     spec: RunSpec
     model: keras.Model
     errors: dict[str, float | None]
     history: dict[str, list[float]]
     wall_s: float
+    diverged: bool = False
 
 
 def loss_weights(c_aux: float) -> dict[str, float]:
@@ -119,12 +124,21 @@ def predict(model: keras.Model, pairs: np.ndarray, batch_size: int = 1000) -> di
 
 def evaluate(model: keras.Model, spec: RunSpec) -> dict[str, float | None]:
     """Errors on every scored split, keyed by `error_key`; None where the variant has no such output."""
-    errors = {}
+    return _score(model, spec)[0]
+
+
+def _score(model: keras.Model, spec: RunSpec) -> tuple[dict[str, float | None], bool]:
+    """`evaluate`'s errors, and whether the model diverged: non-finite weights or outputs."""
+    errors, finite = {}, all(np.isfinite(w).all() for w in model.get_weights())
     for split, pairs in {TRAIN: spec.train, **spec.evaluate_on}.items():
-        rates = error_rates(predict(model, pairs.pairs), pairs)
+        outputs = predict(model, pairs.pairs)
+        finite = finite and all(np.isfinite(v).all() for v in outputs.values())
+        rates = error_rates(outputs, pairs)
         for output in PAIR_OUTPUTS:
             errors[error_key(split, output)] = rates.get(output)
-    return errors
+    if not finite:
+        errors = dict.fromkeys(errors)
+    return errors, not finite
 
 
 def _validate_pack(specs: list[RunSpec]) -> None:
@@ -206,10 +220,11 @@ def train_runs(
                 label=label,
             )
     wall_s = (time.perf_counter() - start) / len(specs)
-    return [
-        RunResult(spec, model, evaluate(model, spec), history, wall_s)
-        for spec, model, history in zip(specs, models, histories)
-    ]
+    results = []
+    for spec, model, history in zip(specs, models, histories):
+        errors, diverged = _score(model, spec)
+        results.append(RunResult(spec, model, errors, history, wall_s, diverged=diverged))
+    return results
 
 
 def _train_in_stages(

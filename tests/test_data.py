@@ -82,3 +82,19 @@ def test_corrupt_data_dir_is_a_data_error(tmp_path):
     (version / "dataset_info.json").write_text("{not json")
     with pytest.raises(data.DataError, match="cannot read MNIST"):
         data.load_mnist(str(tmp_path))
+
+
+def test_every_pair_carries_the_classes_of_its_own_images(numbered_mnist):
+    """In the fake MNIST an image's label is its id mod 10, so a pair's classes follow from its pixels."""
+    train, test = data.generate_pair_sets(500, seed=4)
+    for pairs, offset in ((train, 0), (test, 100_000)):
+        ids = pairs.pairs[:, :, 0, 0].astype(np.int64) - offset
+        np.testing.assert_array_equal(pairs.classes, ids % 10)
+        np.testing.assert_array_equal(pairs.target, pairs.classes[:, 0] <= pairs.classes[:, 1])
+
+
+def test_training_pairs_alone_are_the_training_half_of_the_pair_sets(numbered_mnist):
+    train, _ = data.generate_pair_sets(300, seed=9)
+    alone = data.generate_training_pairs(300, seed=9)
+    for a, b in ((train.pairs, alone.pairs), (train.classes, alone.classes), (train.target, alone.target)):
+        np.testing.assert_array_equal(a, b)

@@ -216,3 +216,84 @@ def test_unreadable_and_corrupt_images_are_refused(model_dir, tmp_path):
         run_module("kerascmp.predict", "--model", str(model_dir), good, str(tmp_path / "missing.png")),
         "not found",
     )
+
+
+def run_predict(capsys, *args):
+    from kerascmp import predict
+
+    with pytest.raises(SystemExit) as exit_info:
+        predict.cli.run_main(predict.main, list(args))
+    out = capsys.readouterr()
+    assert exit_info.value.code == 0, out.err
+    return json.loads(out.out.strip().splitlines()[-1])
+
+
+def test_jpeg_bmp_and_gif_files_read_as_their_digits(model_dir, mnist_test_digits, tmp_path, capsys):
+    from PIL import Image
+
+    images, labels = mnist_test_digits
+    small, large = confident_pick(model_dir, images, labels)
+    files = {}
+    for name, index, fmt in (("a.jpg", large, "JPEG"), ("b.bmp", small, "BMP"), ("c.gif", small, "GIF")):
+        Image.fromarray(images[index]).save(
+            tmp_path / name, format=fmt, **({"quality": 95} if fmt == "JPEG" else {})
+        )
+        files[name] = str(tmp_path / name)
+    report = run_predict(capsys, "--model", str(model_dir), files["a.jpg"], files["b.bmp"], "--json")
+    assert (report["digit_A"], report["digit_B"], report[FIRST_LEQ_SECOND]) == (
+        labels[large],
+        labels[small],
+        False,
+    )
+    report = run_predict(capsys, "--model", str(model_dir), files["c.gif"], files["a.jpg"], "--json")
+    assert (report["digit_A"], report["digit_B"], report[FIRST_LEQ_SECOND]) == (
+        labels[small],
+        labels[large],
+        True,
+    )
+
+
+def test_no_invert_feeds_a_light_background_as_it_is(model_dir, mnist_test_digits, tmp_path, capsys):
+    import tensorflow as tf
+
+    images, _ = mnist_test_digits
+    a = write_png(tmp_path / "a.png", 255 - images[3])  # dark on light
+    b = write_png(tmp_path / "b.png", images[4])
+    signature = tf.saved_model.load(str(model_dir)).signatures["from_mnist"]
+
+    def p_leq(first):
+        pair = np.stack([first, images[4]])[None].astype(np.uint8)
+        return float(signature(pairs=tf.constant(pair))[P_FIRST_LEQ_SECOND][0])
+
+    inverted = run_predict(capsys, "--model", str(model_dir), a, b, "--json")
+    kept = run_predict(capsys, "--model", str(model_dir), a, b, "--json", "--no-invert")
+    assert any("inverted" in note for note in inverted["notes"]) and kept["notes"] == []
+    assert inverted[P_FIRST_LEQ_SECOND] == pytest.approx(p_leq(images[3]), abs=1e-6)
+    assert kept[P_FIRST_LEQ_SECOND] == pytest.approx(p_leq(255 - images[3]), abs=1e-6)
+    assert kept[P_FIRST_LEQ_SECOND] != pytest.approx(inverted[P_FIRST_LEQ_SECOND], abs=1e-3)
+
+
+def test_pairs_at_28x28_give_the_numbers_of_their_14x14_pooling(
+    model_dir, mnist_test_digits, tmp_path, capsys
+):
+    images, labels = mnist_test_digits
+    raw = np.stack([images[:20], images[20:40]], axis=1)  # uint8 [20, 2, 28, 28]
+    pooled = np.asarray(data.pool_2x2(raw))
+    np.save(tmp_path / "labels.npy", np.stack([labels[:20], labels[20:40]], axis=1).astype(np.int64))
+    summaries = []
+    for name, pairs in (("raw_uint8", raw), ("raw_float", raw.astype(np.float32)), ("pooled", pooled)):
+        np.save(tmp_path / f"{name}.npy", pairs)
+        summaries.append(
+            run_predict(
+                capsys,
+                "--model",
+                str(model_dir),
+                "--pairs",
+                str(tmp_path / f"{name}.npy"),
+                "--labels",
+                str(tmp_path / "labels.npy"),
+                "--json",
+            )
+        )
+    assert summaries[0] == summaries[1] == summaries[2]
+    assert summaries[0]["pairs"] == 20

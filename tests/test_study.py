@@ -46,7 +46,7 @@ def test_tiny_study_writes_every_output_with_the_right_rows(tmp_path):
     with open(tmp_path / "table.csv") as f:
         table = list(csv.DictReader(f))
     assert [row["variant"] for row in table] == ["main", "fc_baseline"]  # the report's order
-    assert list(table[0])[:4] == ["variant", "rounds", "train_digit1_mean", "train_digit1_std"]
+    assert list(table[0])[:5] == ["variant", "rounds", "diverged", "train_digit1_mean", "train_digit1_std"]
     assert list(table[0])[-2:] == ["test_comparison_mean", "test_comparison_std"]
     assert table[1]["test_digit1_mean"] == "" and table[1]["test_comparison_mean"] != ""
     main_errors = [r["errors"][TEST_COMPARISON] for r in rounds if r["variant"] == "main"]
@@ -80,7 +80,8 @@ def test_rerun_trains_only_the_missing_rounds(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     assert run_study(tmp_path) == 0
     assert [(r.variant, r.seed) for r in trained] == [(lost["variant"], lost["seed"])]
-    assert "3 round(s) already stored" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "3 round(s) already stored" in out and "1 damaged line(s)" in out  # said, not silent
     stored = [json.loads(line) for line in (tmp_path / "rounds.jsonl").read_text().splitlines()]
     assert len(stored) == 4
     redone = stored[-1]  # the lost round, trained again: the same numbers, epoch by epoch

@@ -141,7 +141,98 @@ def test_two_stream_digit_stage_trains_as_one_stream(tiny_pairs):
     np.testing.assert_allclose(trained[0](digits[:10])[DIGIT], trained[1](digits[:10])[DIGIT], atol=1e-4)
 
 
-def test_separate_training_with_an_odd_batch_size(tiny_pairs):
-    """An odd batch cannot be split in two streams: stage 1 then runs one stream."""
-    (run,) = train_runs([tiny_run("separate", tiny_pairs, batch_size=33, precision="float32")], verbose=False)
-    assert run.errors[error_key(TRAIN, DIGIT1)] is not None
+def test_separate_training_with_an_odd_batch_size_falls_back_to_one_stream(tiny_pairs, monkeypatch):
+    """An odd batch cannot be split in two streams: stage 1 runs one, and trains as one stream does."""
+    streams = []
+    real_classifier = models.digit_classifier
+
+    def recording_classifier(digit_net, two_streams=True, **kwargs):
+        streams.append(two_streams)
+        return real_classifier(digit_net, two_streams=two_streams, **kwargs)
+
+    monkeypatch.setattr(training, "digit_classifier", recording_classifier)
+    spec = tiny_run("separate", tiny_pairs, batch_size=33, precision="float32")
+    (run,) = train_runs([spec], verbose=False)
+    assert streams == [False]
+
+    # The same stage 1 by hand, one stream: the run's digit net ends with these weights.
+    digit_net = models.digit_nets(training.build_model("separate", seed=spec.seed, precision="float32"))[0]
+    digits, classes = tiny_pairs[0].pairs.reshape(-1, 14, 14), tiny_pairs[0].classes.reshape(-1)
+    job = packing.Job(
+        model=real_classifier(digit_net, two_streams=False),
+        x=digits,
+        y={DIGIT: classes},
+        loss_weights={DIGIT: 1.0},
+        optimizer=keras.optimizers.SGD(spec.hparams.learning_rate),
+        seed=spec.seed,
+    )
+    Trainer().fit([job], epochs=1, batch_size=33, verbose=False)
+    for a, b in zip(models.digit_nets(run.model)[0].get_weights(), digit_net.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+class _FixedLogits:
+    """A stand-in model whose outputs are given logits, whatever the pairs."""
+
+    def __init__(self, logits):
+        self.logits = logits
+
+    def __call__(self, pairs, training=False):
+        return {name: values[: len(pairs)] for name, values in self.logits.items()}
+
+    def get_weights(self):
+        return []
+
+
+def test_error_rates_and_evaluate_on_known_logits(tiny_pairs):
+    test = tiny_pairs[1].subset(slice(0, 4))
+    wrong_first = np.eye(10)[(test.classes[:, 0] + 1) % 10]  # every digit-1 answer wrong
+    right_second = np.eye(10)[test.classes[:, 1]]
+    comparison = np.eye(2)[test.target]
+    comparison[0] = np.eye(2)[1 - test.target[0]]  # one of four comparisons wrong
+    logits = {DIGIT1: wrong_first, DIGIT2: right_second, COMPARISON: comparison}
+    assert training.error_rates(logits, test) == {DIGIT1: 100.0, DIGIT2: 0.0, COMPARISON: 25.0}
+
+    spec = RunSpec("main", 0, get_variant("main").defaults, test, {TEST: test})
+    errors = training.evaluate(_FixedLogits(logits), spec)
+    assert errors == {
+        error_key(split, output): value
+        for split in (TRAIN, TEST)
+        for output, value in ((DIGIT1, 100.0), (DIGIT2, 0.0), (COMPARISON, 25.0))
+    }
+    no_digits = training.evaluate(_FixedLogits({COMPARISON: comparison}), spec)
+    assert no_digits[error_key(TEST, DIGIT1)] is None and no_digits[error_key(TEST, COMPARISON)] == 25.0
+
+
+@pytest.mark.parametrize(
+    "variant, expected",
+    [
+        ("main", [[{COMPARISON: 0.4, DIGIT1: 0.3, DIGIT2: 0.3}]]),
+        ("noise_removal", [[{COMPARISON: 0.4, DIGIT1: 0.3, DIGIT2: 0.3}]]),
+        ("fc_baseline", [[{COMPARISON: 1.0}]]),
+        ("separate", [[{DIGIT: 1.0}], [{COMPARISON: 1.0}]]),  # stage 1, stage 2
+    ],
+)
+def test_the_loss_weights_each_variant_trains_with(variant, expected, tiny_pairs, monkeypatch):
+    seen = []
+    real_fit = Trainer.fit
+
+    def recording_fit(self, jobs, **kwargs):
+        seen.append([job.loss_weights for job in jobs])
+        return real_fit(self, jobs, **kwargs)
+
+    monkeypatch.setattr(Trainer, "fit", recording_fit)
+    train_runs([tiny_run(variant, tiny_pairs, c_aux=0.3, precision="float32")], verbose=False)
+    assert seen == [[pytest.approx(w) for w in stage] for stage in expected]
+
+
+def test_the_bfloat16_path_of_the_committed_results(tiny_pairs):
+    (bf16,) = train_runs([tiny_run("main", tiny_pairs, epochs=2, precision="bfloat16")], verbose=False)
+    (f32,) = train_runs([tiny_run("main", tiny_pairs, epochs=2, precision="float32")], verbose=False)
+    conv = models.digit_nets(bf16.model)[0].get_layer("conv2")
+    assert (
+        conv.compute_dtype == "bfloat16" and conv.kernel.dtype == "float32"
+    )  # mixed: bf16 math, f32 weights
+    assert models.digit_nets(f32.model)[0].get_layer("conv2").compute_dtype == "float32"
+    assert all(0 <= v <= 100 for v in bf16.errors.values())
+    assert not np.allclose(bf16.model.get_weights()[0], f32.model.get_weights()[0])  # really another path

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import REPO, assert_clean_failure, run_module
@@ -54,7 +55,8 @@ def test_tiny_grid_end_to_end(tmp_path):
     assert list((project / "tensorboard").rglob("events.out.tfevents.*"))
 
 
-def test_rounds_give_a_std_per_point(tmp_path):
+def test_rounds_give_a_std_per_point_from_the_rounds_kept_in_the_trial(tmp_path):
+    project = tmp_path / "fc"
     result = run_module(
         "tuning.search",
         "--variant",
@@ -62,18 +64,46 @@ def test_rounds_give_a_std_per_point(tmp_path):
         "--lr",
         "0.05",
         "--rounds",
-        "2",
+        "3",
         "--epochs",
         "1",
         "--pairs",
         "100",
         "--project-dir",
-        str(tmp_path / "fc"),
+        str(project),
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    (row,) = rows(tmp_path / "fc")
-    assert row["c_aux"] == "" and row["rounds"] == "2" and row["val_comparison_error_std"] != ""
+    (row,) = rows(project)
+    assert row["c_aux"] == "" and row["rounds"] == "3"
     assert row["val_digit1_error_mean"] == ""  # no digit heads
+    (trial,) = [json.loads(p.read_text()) for p in project.glob("trial_*/trial.json")]
+    metrics = trial["metrics"]["metrics"]
+    per_round = [metrics[f"val_comparison_error_round_{r}"]["observations"][-1]["value"][0] for r in range(3)]
+    assert float(row["val_comparison_error_mean"]) == pytest.approx(np.mean(per_round))
+    assert float(row["val_comparison_error_std"]) == pytest.approx(np.std(per_round, ddof=1))
+
+
+def test_the_search_never_draws_test_pairs(monkeypatch):
+    from kerascmp import data
+    from tuning.hypermodel import ComparisonHyperModel, SearchSettings
+
+    real = data.load_mnist()
+
+    class TrainSplitOnly(dict):
+        def __getitem__(self, split):
+            assert split == "train", "the search drew from MNIST-test"
+            return super().__getitem__(split)
+
+    monkeypatch.setattr(data, "load_mnist", lambda *args, **kwargs: TrainSplitOnly(real))
+    settings = SearchSettings("main", (0.1,), (0.25,), rounds=2, epochs=1, pairs=100, precision="float32")
+    hypermodel = ComparisonHyperModel(settings)
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    metrics = hypermodel.fit(hp, hypermodel.build(hp))
+    assert metrics["rounds"] == 2 and 0 <= metrics["val_comparison_error"] <= 100
+    with pytest.raises(AssertionError, match="MNIST-test"):
+        data.generate_pair_sets(10, seed=0)  # the guard itself works
 
 
 def start_search(project_dir, *extra, env=None):

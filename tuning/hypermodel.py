@@ -17,6 +17,14 @@ from kerascmp.variants import Hyperparameters, get_variant
 OBJECTIVE = curve_key(COMPARISON, monitored=True)  # mean validation comparison error over the rounds
 
 
+DIVERGED_ERROR = 100.0
+
+
+def round_metric(metric: str, round_index: int) -> str:
+    """Where a trial keeps one round's value of a metric, beside the mean and std over rounds."""
+    return f"{metric}_round_{round_index}"
+
+
 @dataclasses.dataclass(frozen=True)
 class SearchSettings:
     variant: str
@@ -79,12 +87,22 @@ class ComparisonHyperModel(keras_tuner.HyperModel):
                 verbose=kwargs.get("verbose", False),
             )
             results.append(result)
-        metrics = {"rounds": float(s.rounds)}
+        variant = get_variant(s.variant)
+        metrics = {"rounds": float(s.rounds), "diverged_rounds": float(sum(r.diverged for r in results))}
         for output in PAIR_OUTPUTS:
-            mean, std = summarize([result.errors[error_key(VALIDATION, output)] for result in results])
+            metric = curve_key(output, monitored=True)
+            # A diverged round answers nothing: it scores the worst error, 100 %, so it never wins.
+            per_round = [
+                DIVERGED_ERROR
+                if result.diverged and output in variant.outputs
+                else result.errors[error_key(VALIDATION, output)]
+                for result in results
+            ]
+            mean, std = summarize(per_round)
             if mean is not None:
-                metrics[curve_key(output, monitored=True)] = mean
+                metrics[metric] = mean
+                metrics.update({round_metric(metric, r): value for r, value in enumerate(per_round)})
             if std is not None:
-                metrics[f"{curve_key(output, monitored=True)}_std"] = std
+                metrics[f"{metric}_std"] = std
         metrics["seconds_per_round"] = float(np.mean([result.wall_s for result in results]))
         return metrics

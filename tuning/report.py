@@ -9,12 +9,12 @@ import json
 import math
 from pathlib import Path
 
-from kerascmp.cli import atomic_save_figure, atomic_write_json, atomic_write_text
+from kerascmp.files import atomic_save_figure, atomic_write_json, atomic_write_text
 from kerascmp.outputs import COMPARISON, DIGIT1, PAIR_OUTPUTS, curve_key
 
 ERRORS = (COMPARISON, *PAIR_OUTPUTS[:2])  # the objective first
 BEST_ERROR = f"{curve_key(COMPARISON, monitored=True)}_mean"
-COLUMNS = ["trial_id", "learning_rate", "c_aux", "rounds"] + [
+COLUMNS = ["trial_id", "learning_rate", "c_aux", "rounds", "diverged_rounds"] + [
     f"{curve_key(o, monitored=True)}_{stat}" for o in ERRORS for stat in ("mean", "std")
 ]
 
@@ -40,6 +40,7 @@ def completed_points(project_dir: Path) -> list[dict]:
             "learning_rate": values["learning_rate"],
             "c_aux": values.get("c_aux"),
             "rounds": int(metrics.get("rounds", 0)),
+            "diverged_rounds": int(metrics.get("diverged_rounds", 0)),
         }
         for output in ERRORS:
             metric = curve_key(output, monitored=True)

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from kerascmp import cli, defaults
+from kerascmp import cli, defaults, files
 from kerascmp.data import max_pairs
 
 DEFAULT_LEARNING_RATES = [0.0001, 0.000562, 0.00316, 0.0178, 0.1]  # 5 values log-spaced over [1e-4, 1e-1]
@@ -70,9 +70,10 @@ def parse_args(argv):
     args = build_parser().parse_args(argv)
     if not 5 <= args.pairs <= max_pairs("train"):
         raise cli.UsageError(f"--pairs must be between 5 and {max_pairs('train')}, got {args.pairs}")
-    args.project_dir = Path(args.project_dir or Path("tuning") / "runs" / args.variant)
-    if args.project_dir.exists() and not args.project_dir.is_dir():
-        raise cli.UsageError(f"--project-dir {args.project_dir} is a file")
+    cli.check_seeds(args.seed, args.rounds)  # round r trains from seed + r
+    args.project_dir = files.writable_directory(
+        args.project_dir or Path("tuning") / "runs" / args.variant, "--project-dir"
+    )
     cli.load_plugins(args.plugin)
     args.epochs = args.epochs or cli.variant_named(args.variant).defaults.epochs
     return args
@@ -225,29 +226,47 @@ def launch(argv: list[str], workers: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    command_started = time.perf_counter()
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     settings = settings_of(args)
-    if args.overwrite and args.project_dir.exists():
-        shutil.rmtree(args.project_dir)
-    args.project_dir.mkdir(parents=True, exist_ok=True)
-    cli.claim_directory(
+    role = os.environ.get("KERASTUNER_TUNER_ID", "")
+    # A search alone, or a launcher, owns its project dir; the chief and workers it starts share it.
+    lock = None if role else files.DirectoryLock(args.project_dir, "search", "--project-dir")
+    try:
+        return _run(args, argv, settings, role, command_started)
+    finally:
+        if lock:
+            lock.release()
+
+
+def _run(args, argv: list[str], settings, role: str, command_started: float) -> int:
+    if args.overwrite:
+        for child in args.project_dir.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            elif child.name != files.DirectoryLock.FILE_NAME:
+                child.unlink()
+    files.claim_directory(
         args.project_dir / SETTINGS_FILE,
         describe(settings),
         "search",
         "rerun with the same flags to resume, use another --project-dir, or --overwrite",
     )
     if args.workers:
-        return launch(argv, args.workers)
+        code = launch(argv, args.workers)
+        files.record_command(args.project_dir, "tuning.search", argv, time.perf_counter() - command_started)
+        return code
 
     from tuning.report import BEST_ERROR, write_outputs
 
-    role = os.environ.get("KERASTUNER_TUNER_ID", "")
     tuner = make_tuner(settings, args.project_dir, args.verbose)
     tuner.search()
     best = write_outputs(args.project_dir, describe(settings))
     if role and "chief" not in role:
         return 0  # a worker: the chief reports
+    if not role:  # a chief under the launcher leaves this to the launcher
+        files.record_command(args.project_dir, "tuning.search", argv, time.perf_counter() - command_started)
     if best:
         print(
             f"search done: best val comparison error {best[BEST_ERROR]:.2f} % at lr "

@@ -1,0 +1,185 @@
+"""Files that users can trust: atomic writes, durable appends, directory locks and claims, early checks.
+
+Every result kerascmp writes goes through here: a reader never sees half a file, a kill loses at most the
+line being appended, two processes never write one study, and a path that cannot be written is refused
+before any training starts.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from kerascmp.cli import UsageError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Give a finished temporary file the mode a plain `open` would (mkstemp makes 0600), and rename it
+    over `path` in one step."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write through a temporary file and rename, so readers never see a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        publish(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def append_json_line(path: str | os.PathLike, record: dict) -> None:
+    """Append one JSON line, flushed to disk before returning: a kill loses at most the line it writes."""
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def record_command(directory: Path, module: str, argv: list[str], wall_s: float) -> None:
+    """Append the exact command, its wall time, the date and the code's commit to directory/commands.jsonl."""
+    import shlex
+    import subprocess
+    import time
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = (
+            subprocess.run(
+                ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or None
+        )
+        dirty = bool(
+            subprocess.run(
+                ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+        )
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = None, None
+    append_json_line(
+        directory / "commands.jsonl",
+        {
+            "command": shlex.join(["python", "-m", module, *argv]),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "wall_s": round(wall_s, 1),
+            "commit": commit,
+            "uncommitted_changes": dirty,
+        },
+    )
+
+
+def atomic_write_json(path: str | os.PathLike, data) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def claim_directory(settings_file: Path, settings: dict, what: str, remedy: str) -> None:
+    """A directory holds one study or search: record its settings, or refuse to mix in other ones."""
+    if settings_file.exists():
+        try:
+            stored = json.loads(settings_file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise UsageError(f"{settings_file} is damaged (not JSON); {remedy}") from None
+        if stored != settings:
+            changed = ", ".join(
+                f"{k} {stored.get(k)} -> {v}" for k, v in settings.items() if stored.get(k) != v
+            )
+            raise UsageError(
+                f"{settings_file.parent} holds a {what} with other settings ({changed}); {remedy}"
+            )
+    else:
+        atomic_write_json(settings_file, settings)
+
+
+def atomic_save_figure(fig, path: str | os.PathLike) -> None:
+    """Save a matplotlib figure as PNG through a unique temporary file (several writers may race)."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.tight_layout()
+        fig.savefig(tmp, dpi=110)
+        publish(tmp, path)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
+
+
+def writable_directory(path: str | os.PathLike, flag: str) -> Path:
+    """Create `path` if needed and prove it writable now, before hours of training depend on it."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path} is a file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as err:
+        raise UsageError(f"{flag} {path} is not writable ({err.strerror})") from None
+    return path
+
+
+def writable_file(path: str | os.PathLike, flag: str) -> Path:
+    """Check that `path` can be (re)written: its directory is writable and it is not a directory."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{flag} {path} is a directory; give a file path")
+    writable_directory(path.parent, f"{flag}'s directory")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{flag} {path} is not writable")
+    return path
+
+
+class DirectoryLock:
+    """An exclusive lock on a directory for the life of this object's process: a second process is refused.
+
+    The kernel drops an flock when its process dies, however it dies, so a killed run never leaves a stale
+    lock behind; the pid inside the lock file only helps the message.
+    """
+
+    FILE_NAME = ".kerascmp.lock"
+
+    def __init__(self, directory: Path, what: str, flag: str):
+        self.path = Path(directory) / self.FILE_NAME
+        self._file = open(self.path, "a+")  # held open for the life of the lock
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.seek(0)
+            holder = self._file.read().strip() or "another process"
+            self._file.close()
+            raise UsageError(
+                f"{directory} is in use by another {what} ({holder}); wait for it to finish, "
+                f"or use another {flag}"
+            ) from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(f"pid {os.getpid()}")
+        self._file.flush()
+
+    def release(self) -> None:
+        if not self._file.closed:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()

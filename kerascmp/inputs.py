@@ -1,0 +1,166 @@
+"""What `kerascmp.predict` accepts: image files and .npy arrays, read and checked with messages that say
+what is wrong. Arrays are read and checked in chunks, so memory stays flat whatever their size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from kerascmp import cli
+
+CHUNK = 1024  # pairs per chunk when scanning or predicting an array: flat memory, still fast
+BLANK_RANGE = 10  # an image whose pixels all lie within this range holds no digit
+
+
+# ---- images -------------------------------------------------------------------------------------------
+
+
+def read_image(path: str, invert: str | bool = "auto") -> tuple[np.ndarray, list[str]]:
+    """A 28x28 uint8 MNIST-like digit (light on dark) from an image file, and notes on what was done."""
+    import tensorflow as tf
+
+    notes = []
+    try:
+        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False).numpy()
+    except Exception as err:
+        reason = (
+            "not found"
+            if not Path(path).exists()
+            else f"not a readable PNG, JPEG, BMP or GIF ({type(err).__name__})"
+        )
+        raise cli.UsageError(f"image {path}: {reason}") from None
+    image = image.astype(np.float32)
+    if image.shape[-1] in (2, 4):
+        colour, alpha = image[..., :-1], image[..., -1]
+        if np.ptp(colour) < BLANK_RANGE <= np.ptp(alpha):  # flat colour, the digit drawn in transparency
+            notes.append(f"{path}: the digit is only in the alpha channel; read from there")
+            image = alpha[..., None]
+        else:
+            image = colour
+    if image.shape[-1] == 3:
+        image = image @ np.array([0.2989, 0.587, 0.114], np.float32)[:, None]  # ITU-R 601 luma
+    image = image[..., 0]
+    height, width = image.shape
+    if (height, width) == (14, 14):
+        image = image.repeat(2, axis=0).repeat(2, axis=1)  # 2x2 pooling gives the 14x14 back exactly
+    elif (height, width) != (28, 28):
+        notes.append(f"{path}: {width}x{height} resized to 28x28")
+        image = tf.image.resize(image[..., None], (28, 28), antialias=True).numpy()[..., 0]
+    pixels = np.clip(np.round(image), 0, 255).astype(np.uint8)
+    if np.ptp(pixels) < BLANK_RANGE:
+        notes.append(f"{path}: looks blank (every pixel near {int(pixels.mean())}); the verdict means little")
+    elif invert is True or (invert == "auto" and _looks_dark_on_light(pixels)):
+        pixels = 255 - pixels
+        notes.append(f"{path}: dark digit on light background, inverted (--no-invert to keep it)")
+    return pixels, notes
+
+
+def _looks_dark_on_light(pixels: np.ndarray) -> bool:
+    """MNIST digits are light strokes on a black border; a light border means the opposite."""
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    return float(border.mean()) > 127
+
+
+# ---- arrays -------------------------------------------------------------------------------------------
+
+
+class NpyFile:
+    """A .npy array on disk, read a slice of the first axis at a time: memory stays flat whatever its size
+    (a memory map would keep every page it touched resident). Pickled object arrays are refused."""
+
+    def __init__(self, path: str, what: str):
+        self.path = path
+        try:
+            with open(path, "rb") as f:
+                if f.read(2) == b"PK":  # a zip: np.savez's archive of arrays
+                    raise cli.UsageError(
+                        f"{what} {path} is an .npz archive; save the one array with np.save(FILE.npy, a)"
+                    )
+                f.seek(0)
+                version = np.lib.format.read_magic(f)
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0}.get(
+                    version, np.lib.format.read_array_header_2_0
+                )
+                self.shape, fortran_order, self.dtype = read_header(f)
+                self.offset = f.tell()
+        except FileNotFoundError:
+            raise cli.UsageError(f"{what} {path}: not found") from None
+        except (OSError, ValueError) as err:
+            raise cli.UsageError(f"{what} {path}: not a readable .npy file ({type(err).__name__})") from None
+        if self.dtype.hasobject:
+            raise cli.UsageError(
+                f"{what} {path} holds Python objects (a pickle); kerascmp reads only numbers"
+            )
+        if fortran_order and len(self.shape) > 1:
+            raise cli.UsageError(f"{what} {path} is in Fortran order; save np.ascontiguousarray(a)")
+        self.ndim = len(self.shape)
+        self.row_items = int(np.prod(self.shape[1:], dtype=np.int64)) if self.ndim else 1
+
+    def __len__(self) -> int:
+        return self.shape[0] if self.ndim else 0
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Rows start..stop of the array, read from disk now."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        with open(self.path, "rb") as f:
+            f.seek(self.offset + start * self.row_items * self.dtype.itemsize)
+            values = np.fromfile(f, dtype=self.dtype, count=(stop - start) * self.row_items)
+        if values.size != (stop - start) * self.row_items:
+            raise cli.UsageError(f"{self.path} is cut short: it holds fewer values than its header says")
+        return values.reshape((stop - start, *self.shape[1:]))
+
+
+def load_array(path: str, what: str) -> NpyFile:
+    return NpyFile(path, what)
+
+
+def chunks(array: NpyFile) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, rows start..start + CHUNK) over the first axis, read from disk one chunk at a time."""
+    for start in range(0, len(array), CHUNK):
+        yield start, array.read(start, start + CHUNK)
+
+
+def check_pairs(pairs: NpyFile) -> NpyFile:
+    """Refuse anything but a non-empty [N, 2, 14|28, 14|28] array of finite raw pixels 0-255."""
+    if pairs.dtype.kind not in "uif":
+        raise cli.UsageError(f"pairs must be numeric, got dtype {pairs.dtype}")
+    if pairs.ndim != 4 or pairs.shape[1] != 2 or pairs.shape[2:] not in ((14, 14), (28, 28)):
+        raise cli.UsageError(
+            f"pairs must have shape [N, 2, 14, 14] or [N, 2, 28, 28], got {list(pairs.shape)}"
+        )
+    if len(pairs) == 0:
+        raise cli.UsageError("pairs is an empty batch (N = 0)")
+    low, high = np.inf, -np.inf
+    for start, chunk in chunks(pairs):
+        if chunk.dtype.kind == "f" and not np.all(np.isfinite(chunk)):
+            raise cli.UsageError(f"pairs contain NaN or inf (in pairs {start}-{start + len(chunk) - 1})")
+        low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
+    if low == high == 0:
+        raise cli.UsageError("every pixel value is 0: the images are blank; pass raw pixels 0-255")
+    if (
+        -BLANK_RANGE <= low and high <= BLANK_RANGE
+    ):  # raw strokes reach ~255; 0-1 or standardised data stays small
+        raise cli.UsageError(
+            f"pixel values run from {low:g} to {high:g}: looks normalised; pass raw pixels 0-255"
+        )
+    if low < 0 or high > 255:
+        raise cli.UsageError(
+            f"pixel values run from {low:g} to {high:g}, outside 0-255; pass raw pixels 0-255"
+        )
+    return pairs
+
+
+def check_labels(labels: NpyFile, n: int) -> np.ndarray:
+    if labels.dtype.kind not in "ui" or labels.shape != (n, 2):
+        raise cli.UsageError(
+            f"labels must be integer digit classes of shape [{n}, 2] to match the pairs, "
+            f"got {labels.dtype} {list(labels.shape)}"
+        )
+    labels = labels.read()
+    if labels.min() < 0 or labels.max() > 9:
+        raise cli.UsageError(
+            f"labels must be digit classes 0-9, got values from {labels.min()} to {labels.max()}"
+        )
+    return labels

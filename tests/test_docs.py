@@ -1,0 +1,161 @@
+"""The numbers the docs quote agree with the committed data, and the generated tables are current.
+
+A number that drifts from its data file fails here, in CI.
+"""
+
+import csv
+import json
+import re
+
+import pytest
+
+from conftest import REPO
+from kerascmp import study_report
+from kerascmp.outputs import COMPARISON, DIGIT1, TEST, error_key
+from kerascmp.variants import REPORT_VARIANTS, get_variant
+
+RESULTS = REPO / "results"
+TUNING = REPO / "tuning" / "results"
+
+
+def markdown_table(path, header_start: str) -> list[dict[str, str]]:
+    """The rows of the first table in `path` whose header begins with `header_start`, as {column: cell}."""
+    lines = path.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    header = [cell.strip() for cell in lines[start].strip("|").split("|")]
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(dict(zip(header, (cell.strip().strip("*") for cell in line.strip("|").split("|")))))
+    return rows
+
+
+def mean_std(cell: str) -> tuple[float, float]:
+    mean, std = re.fullmatch(r"\**([\d.]+) ± ([\d.]+)\**", cell).groups()
+    return float(mean), float(std)
+
+
+def rounded(mean, std) -> tuple[float, float]:
+    return round(float(mean), 2), round(float(std), 2)
+
+
+def table_csv() -> dict[str, dict[str, str]]:
+    with open(RESULTS / "table.csv") as f:
+        return {row["variant"]: row for row in csv.DictReader(f)}
+
+
+def test_the_study_tables_are_current_with_rounds_jsonl():
+    rounds = [json.loads(line) for line in (RESULTS / "rounds.jsonl").read_text().splitlines()]
+    table = study_report.summary_table(rounds)
+    assert study_report.table_csv(table) == (RESULTS / "table.csv").read_text()
+    assert study_report.table_markdown(table) == (RESULTS / "table.md").read_text()
+
+
+def test_results_readme_quotes_table_md():
+    table = (RESULTS / "table.md").read_text().strip()
+    assert table in (RESULTS / "README.md").read_text()
+
+
+def test_readme_results_table_matches_table_csv():
+    data = table_csv()
+    labels = {get_variant(name).label: name for name in data}
+    rows = markdown_table(REPO / "README.md", "| variant | test digit 1 |")
+    assert {labels[row["variant"]] for row in rows} == set(data)
+    for row in rows:
+        name = labels[row["variant"]]
+        for column, metric in (("test digit 1", DIGIT1), ("test comparison (kerascmp)", COMPARISON)):
+            key = error_key(TEST, metric)
+            if row[column] == "–":
+                assert data[name][f"{key}_mean"] == ""
+            else:
+                assert mean_std(row[column]) == rounded(
+                    data[name][f"{key}_mean"], data[name][f"{key}_std"]
+                ), name
+        report = study_report.REPORT_TABLE.get(name, {}).get(error_key(TEST, COMPARISON))
+        assert (mean_std(row["test comparison (report)"]) if report else row["test comparison (report)"]) == (
+            report or "–"
+        )
+
+
+def best_of(directory: str) -> dict:
+    return json.loads((TUNING / directory / "best.json").read_text())["best"]
+
+
+def test_tuning_readme_best_points_match_best_json():
+    for row in markdown_table(TUNING / "README.md", "| variant | best lr |"):
+        best = best_of(row["variant"])
+        assert float(row["best lr"]) == best["learning_rate"]
+        if row["c_aux"] != "–":
+            assert float(row["c_aux"].split()[0]) == best["c_aux"]
+        assert mean_std(row["val comparison error %"]) == rounded(
+            best["val_comparison_error_mean"], best["val_comparison_error_std"]
+        )
+        if row["val digit-1 error %"] != "–":
+            assert mean_std(row["val digit-1 error %"]) == rounded(
+                best["val_digit1_error_mean"], best["val_digit1_error_std"]
+            )
+
+
+def test_tuning_readme_probes_match_their_trials():
+    rows = markdown_table(TUNING / "README.md", "| variant | lr 0.1")
+    assert len(rows) == 5
+    for row in rows:
+        variant = row["variant"].split()[0]
+        with open(TUNING / f"{variant}_lr_above_grid" / "trials.csv") as f:
+            trials = {float(t["learning_rate"]): t for t in csv.DictReader(f)}
+        for column, cell in row.items():
+            if column == "variant":
+                continue
+            learning_rate = float(re.search(r"\d+(\.\d+)?", column).group())  # "lr 0.1 (default)", "0.178"
+            trial = trials[learning_rate]
+            assert mean_std(cell) == rounded(
+                trial["val_comparison_error_mean"], trial["val_comparison_error_std"]
+            )
+
+
+@pytest.mark.parametrize("variant", REPORT_VARIANTS)
+def test_each_default_agrees_with_the_search_it_cites(variant):
+    chosen = get_variant(variant)
+    cited = re.match(r"tuning/results/(\w+): .* (\d+\.\d+) ± (\d+\.\d+) %", chosen.source)
+    assert cited, chosen.source
+    best = best_of(cited.group(1))
+    assert chosen.defaults.learning_rate == best["learning_rate"]
+    if chosen.uses_c_aux:
+        assert chosen.defaults.c_aux == best["c_aux"]
+    quoted = (float(cited.group(2)), float(cited.group(3)))
+    assert quoted == rounded(best["val_comparison_error_mean"], best["val_comparison_error_std"])
+
+
+def test_benchmark_readme_matches_its_results():
+    results = json.loads((REPO / "benchmarks" / "results" / "results.json").read_text())
+    paths = results["paths"]
+    rows = markdown_table(REPO / "benchmarks" / "README.md", "| comparison | plain")
+    one, sequence = rows
+    assert float(one["plain `model.fit`"].rstrip(" s")) == round(
+        paths["plain model.fit (baseline)"]["seconds_per_run"], 2
+    )
+    assert float(one["kerascmp"].rstrip(" s")) == round(paths["kerascmp (bfloat16)"]["seconds_per_run"], 2)
+    assert one["speed-up"] == f"{results['ratio']:.2f}×"
+    assert sequence["speed-up"] == f"{results['sequence_ratio']:.2f}×"
+    bf16_speedup = (
+        paths["kerascmp float32"]["seconds_per_run"] / paths["kerascmp (bfloat16)"]["seconds_per_run"]
+    )
+    for quoted in ("README.md", "kerascmp/defaults.py"):
+        assert f"{bf16_speedup:.2f}" in (REPO / quoted).read_text(), quoted
+
+
+def test_readme_examples_use_the_quick_starts_export():
+    readme = (REPO / "README.md").read_text()
+    quick_start = readme[readme.index("## Quick start") : readme.index("## Results")]
+    exported = re.search(r"kerascmp\.train --variant (\w+)", quick_start).group(1)
+    models = set(re.findall(r"saved_models/(\w+)", readme[readme.index("## Using a trained model") :]))
+    assert models == {exported}, models
+
+
+def test_reliability_table_names_tests_that_exist():
+    table = (REPO / "RELIABILITY.md").read_text()
+    rows = re.findall(r"^\| \d+ \|", table, flags=re.M)
+    assert len(rows) >= 35
+    for module, name in re.findall(r"`(test_\w+\.py)::(test_\w+)", table):
+        assert f"def {name}(" in (REPO / "tests" / module).read_text(), (module, name)
