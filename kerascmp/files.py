@@ -119,7 +119,6 @@ def atomic_save_figure(fig, path: str | os.PathLike) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(fd)
     try:
-        fig.tight_layout()
         fig.savefig(tmp, dpi=110)
         publish(tmp, path)
     finally:

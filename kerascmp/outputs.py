@@ -31,6 +31,11 @@ def curve_key(output: str, monitored: bool = False) -> str:
     return f"{'val_' if monitored else ''}{output}_error"
 
 
+def loss_key(output: str, monitored: bool = False) -> str:
+    """A per-epoch loss curve's key (the output's own cross-entropy, before loss weights): "digit1_loss"."""
+    return f"{'val_' if monitored else ''}{output}_loss"
+
+
 def probabilities_key(output: str) -> str:
     """An exported digit output: "digit1_probabilities"."""
     return f"{output}_probabilities"

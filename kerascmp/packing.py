@@ -119,9 +119,9 @@ class EpochProgress(keras.callbacks.Callback):
     """One progress bar over epochs, showing the mean comparison error of the packed runs; in a log (not a
     terminal) a plain line every fifth of the epochs instead, without carriage returns or colours."""
 
-    def __init__(self, epochs: int, label: str = ""):
+    def __init__(self, epochs: int, label: str = "", accuracy_keys: tuple[str, ...] = ("acc",)):
         super().__init__()
-        self.epochs, self.label = epochs, label
+        self.epochs, self.label, self.accuracy_keys = epochs, label, accuracy_keys
         self.interactive = sys.stdout.isatty()
 
     def on_train_begin(self, logs=None):
@@ -134,11 +134,7 @@ class EpochProgress(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         values = []
         for prefix, name in (("", "train err %"), ("val_", "val err %")):
-            accs = [
-                value
-                for key, value in logs.items()
-                if key.endswith("acc") and key.startswith(prefix) and (prefix or not key.startswith("val_"))
-            ]
+            accs = [logs[prefix + key] for key in self.accuracy_keys if prefix + key in logs]
             if accs:
                 values.append((name, 100 * (1 - float(np.mean(accs)))))
         if self.interactive:
@@ -148,6 +144,11 @@ class EpochProgress(keras.callbacks.Callback):
             print(f"  epoch {epoch + 1}/{self.epochs}  {shown}", flush=True)
 
 
-def monitored_outputs(job: Job) -> list[str]:
-    """The output whose error is tracked per epoch: the comparison, or the digit in a digit-only stage."""
-    return [name for name in (COMPARISON, DIGIT) if name in job.loss_weights][:1]
+def monitored_output(job: Job) -> str:
+    """The output the progress bar shows: the comparison, or the digit in a digit-only stage."""
+    return COMPARISON if COMPARISON in job.loss_weights else DIGIT
+
+
+def keras_key(r: int, output: str, kind: str, single_output: bool) -> str:
+    """Where Keras logs replica r's `kind` ("loss", "acc") of an output; with one output it drops the name."""
+    return kind if single_output else f"{output_key(r, output)}_{kind}"

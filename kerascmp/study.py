@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 import time
 import zlib
@@ -20,7 +21,7 @@ import numpy as np
 
 from kerascmp import cli, defaults, files
 from kerascmp.data import max_pairs
-from kerascmp.outputs import COMPARISON, TEST, error_key
+from kerascmp.outputs import COMPARISON, PAIR_OUTPUTS, TEST, error_key
 from kerascmp.variants import REPORT_ROWS, REPORT_VARIANTS
 
 HELD_OUT_EVERY = 5  # epochs between held-out evaluations for the learning curves (cheap, not free)
@@ -56,6 +57,11 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default=defaults.PRECISION)
     cli.add_data_arguments(parser)
     parser.add_argument("--output-dir", default="results")
+    parser.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="TensorBoard logs, one run per variant and round (default <output-dir>/tensorboard)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="discard stored rounds and start afresh")
     return parser
 
@@ -121,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     cli.check_seeds(args.seed, args.rounds)  # round r's pairs come from seed + r
     output_dir = files.writable_directory(args.output_dir, "--output-dir")
+    args.tensorboard = files.writable_directory(
+        args.tensorboard or output_dir / "tensorboard", "--tensorboard"
+    )
     lock = files.DirectoryLock(output_dir, "study", "--output-dir")  # one study per directory at a time
     try:
         return _run(args, argv, names, output_dir, command_started)
@@ -131,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args, argv: list[str], names: list[str], output_dir: Path, command_started: float) -> int:
     settings = {"seed": args.seed, "epochs": args.epochs, "pairs": args.pairs, "precision": args.precision}
     check_settings(output_dir, settings, args.overwrite)
+    if args.overwrite and args.tensorboard == output_dir / "tensorboard":
+        shutil.rmtree(args.tensorboard)
+        args.tensorboard.mkdir()
 
-    from kerascmp import export, study_report
+    from kerascmp import export, study_report, tensorboard_logs
     from kerascmp.data import generate_pair_sets
     from kerascmp.trainer import Trainer
     from kerascmp.training import RunSpec, summarize, train_runs
@@ -155,6 +167,11 @@ def _run(args, argv: list[str], names: list[str], output_dir: Path, command_star
     )
     title = f"{args.epochs} epochs, {args.pairs} pairs; rounds per variant in the table"
     versions = export.package_versions()
+    tensorboard_logs.write_hparams_config(
+        args.tensorboard,
+        {"variant": names, "learning_rate": None, "c_aux": None, "seed": None, "round": None},
+        [error_key(TEST, output) for output in PAIR_OUTPUTS],
+    )
     started, trained = time.perf_counter(), 0
     trainer = Trainer()  # rounds of a variant share one compiled training step
     test_comparison = error_key(TEST, COMPARISON)
@@ -166,6 +183,22 @@ def _run(args, argv: list[str], names: list[str], output_dir: Path, command_star
             spec = RunSpec(name, run_seed(args.seed, name, i), hparams, train, {TEST: test}, monitor=test)
             progress = f"[variant {v}/{len(names)} {name}] round {i + 1}/{args.rounds}"
             (result,) = train_runs([spec], trainer=trainer, validation_freq=HELD_OUT_EVERY, label=progress)
+            logged = time.perf_counter()
+            tensorboard_logs.write_run(
+                args.tensorboard / tensorboard_logs.run_name(name, i + 1),
+                hparams={
+                    "variant": name,
+                    "learning_rate": hparams.learning_rate,
+                    "c_aux": hparams.c_aux,
+                    "seed": spec.seed,
+                    "round": i + 1,
+                },
+                metrics={
+                    error_key(TEST, output): result.errors[error_key(TEST, output)] for output in PAIR_OUTPUTS
+                },
+                curves=result.history,
+                monitored_every=HELD_OUT_EVERY,
+            )
             record = {
                 "variant": name,
                 "round": i,
@@ -178,6 +211,7 @@ def _run(args, argv: list[str], names: list[str], output_dir: Path, command_star
                 "history": result.history,
                 "history_val_every": HELD_OUT_EVERY,
                 "wall_s": result.wall_s,
+                "tensorboard_s": time.perf_counter() - logged,
                 "packages": versions,
             }
             files.append_json_line(rounds_path, record)  # on disk before the next round starts

@@ -60,6 +60,9 @@ def build_parser() -> cli.ArgumentParser:
     )
     parser.add_argument("--results-json", help="write every round's numbers and the summary to this file")
     parser.add_argument("--quiet", action="store_true", help="no progress bars: one line per round")
+    parser.add_argument(
+        "--tensorboard", metavar="DIR", help="TensorBoard logs, one run per round: DIR/<variant>/round_01"
+    )
     return parser
 
 
@@ -75,6 +78,8 @@ def parse_args(argv: list[str] | None = None):
         files.writable_file(args.results_json, "--results-json")
     if not args.no_export:
         files.writable_directory(args.output_dir, "--output-dir")
+    if args.tensorboard:
+        files.writable_directory(args.tensorboard, "--tensorboard")
     cli.load_plugins(args.plugin)
     variant = cli.variant_named(args.variant)
     if args.c_aux is not None and not variant.uses_c_aux:
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     variant = cli.variant_named(args.variant)
 
-    from kerascmp import export, training  # TensorFlow loads here, after the arguments are known good
+    from kerascmp import export, tensorboard_logs, training  # TensorFlow loads here, after the arguments
     from kerascmp.data import generate_pair_sets
     from kerascmp.trainer import Trainer
 
@@ -146,6 +151,19 @@ def main(argv: list[str] | None = None) -> int:
             verbose=not args.quiet,
             label=f"round {r + 1}/{args.rounds} (seed {seed})",
         )
+        if args.tensorboard:
+            tensorboard_logs.write_run(
+                Path(args.tensorboard) / tensorboard_logs.run_name(variant.name, r + 1),
+                hparams={
+                    "variant": variant.name,
+                    "learning_rate": hparams.learning_rate,
+                    "c_aux": hparams.c_aux,
+                    "seed": seed,
+                    "round": r + 1,
+                },
+                metrics={key: result.errors[key] for key in ERROR_KEYS},
+                curves=result.history,
+            )
         outcome = DIVERGED if result.diverged else format_errors(result.errors)
         print(f"round {r + 1}/{args.rounds}  {outcome}  [{result.wall_s:.1f} s]", flush=True)
         diverged += result.diverged

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from kerascmp.outputs import curve_key
+from kerascmp.outputs import curve_key, loss_key
 from kerascmp.packing import (
     EpochProgress,
     Job,
-    monitored_outputs,
+    keras_key,
+    monitored_output,
     output_key,
     pack,
     steps_per_execution,
@@ -130,6 +131,7 @@ class Trainer:
         steps = math.ceil(n / batch_size)
         has_validation = all(job.validation is not None for job in jobs)
         compiled = self._compiled(jobs, steps, has_validation)
+        single_output = len(compiled.model.outputs) == 1
         for replica, job in zip(compiled.replicas, jobs):
             replica.set_weights(job.model.get_weights())
         for variable, value in zip(compiled.model.optimizer.variables, compiled.initial_optimizer_state):
@@ -140,16 +142,24 @@ class Trainer:
             steps_per_epoch=steps,
             validation_data=validation_dataset(jobs, batch_size) if has_validation else None,
             validation_freq=validation_freq,
-            callbacks=[EpochProgress(epochs, label)] if verbose else [],
+            callbacks=[
+                EpochProgress(
+                    epochs,
+                    label,
+                    tuple(
+                        keras_key(r, monitored_output(job), "acc", single_output)
+                        for r, job in enumerate(jobs)
+                    ),
+                )
+            ]
+            if verbose
+            else [],
             shuffle=False,  # the dataset shuffles, per replica
             verbose=0,
         ).history
         for replica, job in zip(compiled.replicas, jobs):
             job.model.set_weights(replica.get_weights())
-        return [
-            _history_of(r, job, history, single_output=len(compiled.model.outputs) == 1)
-            for r, job in enumerate(jobs)
-        ]
+        return [_history_of(r, job, history, single_output) for r, job in enumerate(jobs)]
 
     def _compiled(self, jobs: list[Job], steps: int, has_validation: bool) -> _Compiled:
         optimizer, scales = shared_optimizer(jobs)
@@ -206,7 +216,7 @@ def _compile(
         metrics={
             output_key(r, name): [keras.metrics.SparseCategoricalAccuracy(name="acc")]
             for r, job in enumerate(jobs)
-            for name in monitored_outputs(job)
+            for name in job.loss_weights
         },
         steps_per_execution=steps_per_execution(steps),
     )
@@ -214,12 +224,16 @@ def _compile(
 
 
 def _history_of(r: int, job: Job, history: dict, single_output: bool) -> dict[str, list[float]]:
-    """Replica r's per-epoch error rates (%) from Keras's history; one output drops Keras's name prefix."""
+    """Replica r's per-epoch curves: error rate (%) and unweighted loss of every output it trains, on the
+    training pairs during each epoch and, where monitored, on the held-out pairs."""
     curves = {}
     for monitored in (False, True):
         prefix = "val_" if monitored else ""
-        for name in monitored_outputs(job):
-            key = f"{prefix}acc" if single_output else f"{prefix}{output_key(r, name)}_acc"
-            if key in history:
-                curves[curve_key(name, monitored)] = [100 * (1 - a) for a in history[key]]
+        for name in job.loss_weights:
+            accuracy = history.get(prefix + keras_key(r, name, "acc", single_output))
+            if accuracy is not None:
+                curves[curve_key(name, monitored)] = [100 * (1 - a) for a in accuracy]
+            loss = history.get(prefix + keras_key(r, name, "loss", single_output))
+            if loss is not None:
+                curves[loss_key(name, monitored)] = [float(v) for v in loss]
     return curves

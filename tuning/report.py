@@ -123,6 +123,7 @@ def _figure(points: list[dict], error: str, path: Path, title: str, ylabel: str)
     ax.set_ylim(0, max(m + s for m, s in zip(means, stds)) * 1.25 + 1)
     ax.set_title(title + "\norange: best point overall; error bars: std over rounds", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
     atomic_save_figure(fig, path)
 
 
