@@ -10,7 +10,10 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shlex
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from kerascmp.cli import UsageError
@@ -53,40 +56,51 @@ def append_json_line(path: str | os.PathLike, record: dict) -> None:
         os.fsync(f.fileno())
 
 
-def record_command(directory: Path, module: str, argv: list[str], wall_s: float) -> None:
-    """Append the exact command, its wall time, the date and the code's commit to directory/commands.jsonl."""
-    import shlex
+def code_version() -> dict:
+    """The commit the code runs at, and whether tracked files differ from it; taken when a command starts,
+    before its own outputs change anything."""
     import subprocess
-    import time
 
     root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+        ).stdout
+
     try:
-        commit = (
-            subprocess.run(
-                ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
-            ).stdout.strip()
-            or None
-        )
-        dirty = bool(
-            subprocess.run(
-                ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-            ).stdout.strip()
-        )
+        return {
+            "commit": git("rev-parse", "HEAD").strip() or None,
+            "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no").strip()),
+        }
     except (OSError, subprocess.SubprocessError):
-        commit, dirty = None, None
-    append_json_line(
-        directory / "commands.jsonl",
-        {
-            "command": shlex.join(["python", "-m", module, *argv]),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            "wall_s": round(wall_s, 1),
-            "commit": commit,
-            "uncommitted_changes": dirty,
-        },
-    )
+        return {"commit": None, "uncommitted_changes": None}
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """One command as it started: what was run, when, at which code version; appended to a results
+    directory's commands.jsonl with its wall time when it ends."""
+
+    module: str
+    argv: tuple[str, ...]
+    started: float
+    version: dict
+
+    @classmethod
+    def start(cls, module: str, argv: list[str]) -> CommandRecord:
+        return cls(module, tuple(argv), time.perf_counter(), code_version())
+
+    def append_to(self, directory: Path) -> None:
+        append_json_line(
+            directory / "commands.jsonl",
+            {
+                "command": shlex.join(["python", "-m", self.module, *self.argv]),
+                "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                "wall_s": round(time.perf_counter() - self.started, 1),
+                **self.version,
+            },
+        )
 
 
 def atomic_write_json(path: str | os.PathLike, data) -> None:

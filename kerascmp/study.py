@@ -116,8 +116,8 @@ def check_settings(output_dir: Path, settings: dict, overwrite: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    command_started = time.perf_counter()
     argv = sys.argv[1:] if argv is None else argv
+    command = files.CommandRecord.start("kerascmp.study", argv)
     args = build_parser().parse_args(argv)
     cli.load_plugins(args.plugin)
     names = parse_variants(args.variants)
@@ -132,12 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     lock = files.DirectoryLock(output_dir, "study", "--output-dir")  # one study per directory at a time
     try:
-        return _run(args, argv, names, output_dir, command_started)
+        return _run(args, names, output_dir, command)
     finally:
         lock.release()
 
 
-def _run(args, argv: list[str], names: list[str], output_dir: Path, command_started: float) -> int:
+def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord) -> int:
     settings = {"seed": args.seed, "epochs": args.epochs, "pairs": args.pairs, "precision": args.precision}
     check_settings(output_dir, settings, args.overwrite)
     if args.overwrite and args.tensorboard == output_dir / "tensorboard":
@@ -243,7 +243,7 @@ def _run(args, argv: list[str], names: list[str], output_dir: Path, command_star
         + ", ".join(f"{name} {stats['rounds']}" for name, stats in table.items())
     )
     print(f"trained {trained} round(s) in {wall / 60:.1f} min; outputs in {output_dir}/")
-    files.record_command(output_dir, "kerascmp.study", argv, time.perf_counter() - command_started)
+    command.append_to(output_dir)
     return 0
 
 

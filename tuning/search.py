@@ -226,21 +226,21 @@ def launch(argv: list[str], workers: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    command_started = time.perf_counter()
     argv = sys.argv[1:] if argv is None else argv
+    command = files.CommandRecord.start("tuning.search", argv)
     args = parse_args(argv)
     settings = settings_of(args)
     role = os.environ.get("KERASTUNER_TUNER_ID", "")
     # A search alone, or a launcher, owns its project dir; the chief and workers it starts share it.
     lock = None if role else files.DirectoryLock(args.project_dir, "search", "--project-dir")
     try:
-        return _run(args, argv, settings, role, command_started)
+        return _run(args, argv, settings, role, command)
     finally:
         if lock:
             lock.release()
 
 
-def _run(args, argv: list[str], settings, role: str, command_started: float) -> int:
+def _run(args, argv: list[str], settings, role: str, command: files.CommandRecord) -> int:
     if args.overwrite:
         for child in args.project_dir.iterdir():
             if child.is_dir():
@@ -255,7 +255,7 @@ def _run(args, argv: list[str], settings, role: str, command_started: float) -> 
     )
     if args.workers:
         code = launch(argv, args.workers)
-        files.record_command(args.project_dir, "tuning.search", argv, time.perf_counter() - command_started)
+        command.append_to(args.project_dir)
         return code
 
     from tuning.report import BEST_ERROR, write_outputs
@@ -266,7 +266,7 @@ def _run(args, argv: list[str], settings, role: str, command_started: float) -> 
     if role and "chief" not in role:
         return 0  # a worker: the chief reports
     if not role:  # a chief under the launcher leaves this to the launcher
-        files.record_command(args.project_dir, "tuning.search", argv, time.perf_counter() - command_started)
+        command.append_to(args.project_dir)
     if best:
         print(
             f"search done: best val comparison error {best[BEST_ERROR]:.2f} % at lr "
