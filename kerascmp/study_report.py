@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerascmp import claims
 from kerascmp.files import atomic_save_figure, atomic_write_text
 from kerascmp.outputs import COMPARISON, DIGIT1, PAIR_OUTPUTS, TEST, TRAIN, curve_key, error_key
 from kerascmp.training import summarize
@@ -260,15 +261,24 @@ def plot_comparison(table: dict[str, dict], path: Path, title: str) -> None:
     atomic_save_figure(fig, path)
 
 
+def study_markdown(table: dict[str, dict], results: list) -> str:
+    """table.md: the results table, then the claims tested on its rounds."""
+    return table_markdown(table) + (f"\n{claims.claims_markdown(results)}" if results else "")
+
+
 def write_outputs(rounds: list[dict], output_dir: Path, title: str) -> None:
     table = summary_table(rounds)
+    results = claims.verdicts(rounds)
     atomic_write_text(output_dir / "table.csv", table_csv(table))
-    atomic_write_text(output_dir / "table.md", table_markdown(table))
+    atomic_write_text(output_dir / "table.md", study_markdown(table, results))
+    if results:
+        atomic_write_text(output_dir / "claims.csv", claims.claims_csv(results))
+        claims.plot_claims(
+            results, output_dir / "claims.png", f"The report's claims, paired by round ({title})"
+        )
     plot_learning_curves(
         rounds,
         output_dir / "learning_curves.png",
-        f"Comparison error per epoch, mean over rounds ({title})\n"
-        "solid: training pairs (running, during the epoch); dashed: test pairs every "
-        "few epochs, for monitoring only",
+        f"Comparison error per epoch, mean ± std over rounds ({title})",
     )
     plot_comparison(table, output_dir / "comparison.png", f"Test comparison error ({title})")

@@ -189,6 +189,7 @@ REPORT_ROWS = (
     "separate_noise_removal",
     "fc_baseline",
     "main_paper_relu",
+    "main_no_aux",
 )
 for _variant in (
     _report_variant("main", "main architecture", "shared digit net + auxiliary digit losses"),
@@ -223,6 +224,9 @@ for _variant in (
         "main, report's ReLU on logits",
         "main with the report's ReLU after the comparison layer",
         paper_relu=True,
+    ),
+    _report_variant(
+        "main_no_aux", "main, no auxiliary losses", "main trained on the comparison loss alone (c_aux 0)"
     ),
 ):
     _REGISTRY[_variant.name] = _variant

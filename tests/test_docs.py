@@ -10,7 +10,7 @@ import re
 import pytest
 
 from conftest import REPO
-from kerascmp import study_report
+from kerascmp import claims, study_report
 from kerascmp.outputs import COMPARISON, DIGIT1, TEST, error_key
 from kerascmp.variants import REPORT_VARIANTS, get_variant
 
@@ -49,11 +49,13 @@ def test_the_study_tables_are_current_with_rounds_jsonl():
     rounds = [json.loads(line) for line in (RESULTS / "rounds.jsonl").read_text().splitlines()]
     table = study_report.summary_table(rounds)
     assert study_report.table_csv(table) == (RESULTS / "table.csv").read_text()
-    assert study_report.table_markdown(table) == (RESULTS / "table.md").read_text()
+    results = claims.verdicts(rounds)
+    assert study_report.study_markdown(table, results) == (RESULTS / "table.md").read_text()
+    assert claims.claims_csv(results) == (RESULTS / "claims.csv").read_text()
 
 
 def test_results_readme_quotes_table_md():
-    table = (RESULTS / "table.md").read_text().strip()
+    table = (RESULTS / "table.md").read_text().strip()  # the results table and the claims
     assert table in (RESULTS / "README.md").read_text()
 
 

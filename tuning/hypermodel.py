@@ -13,16 +13,12 @@ from kerascmp.outputs import COMPARISON, PAIR_OUTPUTS, VALIDATION, curve_key, er
 from kerascmp.trainer import Trainer
 from kerascmp.training import RunSpec, build_model, summarize, train_runs
 from kerascmp.variants import Hyperparameters, get_variant
+from tuning.report import round_metric
 
 OBJECTIVE = curve_key(COMPARISON, monitored=True)  # mean validation comparison error over the rounds
 
 
 DIVERGED_ERROR = 100.0
-
-
-def round_metric(metric: str, round_index: int) -> str:
-    """Where a trial keeps one round's value of a metric, beside the mean and std over rounds."""
-    return f"{metric}_round_{round_index}"
 
 
 @dataclasses.dataclass(frozen=True)

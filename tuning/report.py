@@ -6,13 +6,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
+import re
 from pathlib import Path
 
 from kerascmp.files import atomic_save_figure, atomic_write_json, atomic_write_text
 from kerascmp.outputs import COMPARISON, DIGIT1, PAIR_OUTPUTS, curve_key
 
 ERRORS = (COMPARISON, *PAIR_OUTPUTS[:2])  # the objective first
+ROUND_METRIC = re.compile(r"(.+)_round_(\d+)")
+
+
+def round_metric(metric: str, round_index: int) -> str:
+    """Where a trial keeps one round's value of a metric, beside the mean and std over rounds."""
+    return f"{metric}_round_{round_index}"
+
+
 BEST_ERROR = f"{curve_key(COMPARISON, monitored=True)}_mean"
 COLUMNS = ["trial_id", "learning_rate", "c_aux", "rounds", "diverged_rounds"] + [
     f"{curve_key(o, monitored=True)}_{stat}" for o in ERRORS for stat in ("mean", "std")
@@ -159,21 +167,10 @@ def write_outputs(project_dir: Path, settings: dict) -> dict | None:
 
 def write_tensorboard(log_dir: Path, trial_id: str, hparams: dict, metrics: dict, grid: dict) -> None:
     """One HParams session per trial, so TensorBoard's HParams dashboard shows the grid."""
-    import tensorflow as tf
-    from tensorboard.plugins.hparams import api as hp_api
+    from kerascmp import tensorboard_logs
 
-    config_writer = tf.summary.create_file_writer(str(log_dir))
-    with config_writer.as_default():
-        hp_api.hparams_config(
-            hparams=[hp_api.HParam(name, hp_api.Discrete(values)) for name, values in grid.items()],
-            metrics=[
-                hp_api.Metric(name, display_name=name) for name in metrics if not math.isnan(metrics[name])
-            ],
-        )
-    writer = tf.summary.create_file_writer(str(log_dir / f"trial_{trial_id}"))
-    with writer.as_default():
-        hp_api.hparams(hparams, trial_id=trial_id)
-        for name, value in metrics.items():
-            tf.summary.scalar(name, float(value), step=0)
-    writer.flush()
-    config_writer.flush()
+    summary = {name: value for name, value in metrics.items() if not ROUND_METRIC.fullmatch(name)}
+    tensorboard_logs.write_hparams_config(log_dir, grid, list(summary))
+    tensorboard_logs.write_run(
+        log_dir / f"trial_{trial_id}", hparams=hparams, metrics=summary, session_id=trial_id
+    )
