@@ -192,7 +192,7 @@ def plot_claims(results: list[Verdict], path, title: str) -> None:
     from kerascmp.files import atomic_save_figure
 
     colours = {"supported": "C2", "reversed": "C3", "not supported": "C7"}
-    fig, ax = plt.subplots(figsize=(8, 0.6 * len(results) + 1.6))
+    fig, ax = plt.subplots(figsize=(10, 0.6 * len(results) + 1.8))
     for y, v in enumerate(reversed(results)):
         ax.errorbar(
             [v.mean_difference],
@@ -216,8 +216,10 @@ def plot_claims(results: list[Verdict], path, title: str) -> None:
     ax.set_xlabel(
         "test comparison error, better − baseline (percentage points), mean and 95 % CI", fontsize=9
     )
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=10, wrap=True)
     ax.grid(axis="x", alpha=0.3)
-    ax.margins(x=0.35)
+    low = min(min(v.ci_low for v in results), 0.0)
+    high = max(max(v.ci_high for v in results), 0.0)
+    ax.set_xlim(low - 0.05 * (high - low), high + 0.6 * (high - low))  # room for the verdicts
     fig.tight_layout()
     atomic_save_figure(fig, path)
