@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 from kerascmp import cli, defaults, files
+from kerascmp.bench_machine import conv_profile, machine_name, matmul_ceiling
 from kerascmp.bench_report import PACKED_ROUNDS, describe, markdown, training_flops_per_image
 from kerascmp.outputs import COMPARISON, TEST, error_key
 from kerascmp.variants import get_variant
@@ -40,71 +40,6 @@ ABLATIONS = {  # name: (worker mode, extra environment); each removes one ingred
 SEQUENTIAL = "kerascmp_sequential"
 # TF's defaults for the baseline: 0 means "let TensorFlow choose", and stops kerascmp's own setting.
 DEFAULT_THREADS_ENV = {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}
-
-
-def matmul_ceiling(size: int = 2048, repeats: int = 10) -> dict[str, float]:
-    """Best-of GFLOP/s of a square matmul, float32 and bfloat16."""
-    import tensorflow as tf
-
-    result = {}
-    for dtype in (tf.float32, tf.bfloat16):
-        a = tf.random.stateless_normal([size, size], seed=[1, 2], dtype=dtype)
-        product = tf.function(lambda: tf.matmul(a, a))
-        product()
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            product().numpy()
-            best = min(best, time.perf_counter() - start)
-        result[dtype.name] = 2 * size**3 / best / 1e9
-    return result
-
-
-def conv_profile(batch: int = 200, repeats: int = 20) -> dict[str, dict[str, float]]:
-    """Milliseconds per training step spent in the 5x5 convolution's three kernels, per precision."""
-    import tensorflow as tf
-
-    profile = {}
-    for dtype in (tf.float32, tf.bfloat16):
-        x = tf.random.stateless_normal([batch, 12, 12, 32], seed=[1, 2], dtype=dtype)
-        w = tf.random.stateless_normal([5, 5, 32, 64], seed=[3, 4], dtype=dtype)
-        g = tf.random.stateless_normal([batch, 8, 8, 64], seed=[5, 6], dtype=dtype)
-        kernels = {
-            "forward": lambda: tf.nn.conv2d(x, w, 1, "VALID"),
-            "backprop_input": lambda: tf.raw_ops.Conv2DBackpropInput(
-                input_sizes=[batch, 12, 12, 32],
-                filter=w,
-                out_backprop=g,
-                strides=[1, 1, 1, 1],
-                padding="VALID",
-            ),
-            "backprop_filter": lambda: tf.raw_ops.Conv2DBackpropFilter(
-                input=x, filter_sizes=[5, 5, 32, 64], out_backprop=g, strides=[1, 1, 1, 1], padding="VALID"
-            ),
-        }
-        timings = {}
-        for name, kernel in kernels.items():
-            fn = tf.function(kernel)
-            fn()
-            start = time.perf_counter()
-            for _ in range(repeats):
-                fn().numpy()
-            timings[name] = 1e3 * (time.perf_counter() - start) / repeats
-        profile[dtype.name] = timings
-    return profile
-
-
-def machine_name() -> str:
-    try:
-        model = next(
-            line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        model = platform.machine()
-    return f"{model}, {os.cpu_count()} cores"
-
-
-# ---- workers: one timed training run per process -------------------------------------------------------
 
 
 def worker(mode: str, seed: int, epochs: int, rounds: int) -> dict:
@@ -147,7 +82,8 @@ def _plain_fit(train, test, hparams, seed: int) -> float:
     """What a Keras user writes first: compile, then fit on NumPy arrays, default settings."""
     import keras
 
-    from kerascmp.training import compile_model, error_rates, loss_weights, targets_of
+    from kerascmp.evaluation import error_rates, targets_of
+    from kerascmp.training import compile_model, loss_weights
 
     keras.utils.set_random_seed(seed)
     model = compile_model(

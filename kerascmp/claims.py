@@ -122,7 +122,7 @@ def verdicts(rounds: list[dict]) -> list[Verdict]:
     results = []
     for claim in claims_for(variants):
         differences = paired_differences(rounds, claim)
-        if len(differences):
+        if len(differences) >= 2:  # one round has no spread to test against
             results.append(judge(claim, differences))
     return results
 

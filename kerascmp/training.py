@@ -18,8 +18,9 @@ import numpy as np
 import tensorflow as tf
 
 from kerascmp.data import PairSet, digits_of
+from kerascmp.evaluation import predict, score, targets_of
 from kerascmp.models import comparator_of, digit_classifier, digit_nets
-from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2, PAIR_OUTPUTS, TRAIN, error_key
+from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2
 from kerascmp.packing import Job
 from kerascmp.trainer import Trainer
 from kerascmp.variants import Hyperparameters, Variant, get_variant
@@ -87,11 +88,6 @@ def build_model(variant: str, *, seed: int, precision: str) -> keras.Model:
         return get_variant(variant).build()
 
 
-def targets_of(pairs: PairSet) -> dict[str, np.ndarray]:
-    """The true label of every model output."""
-    return {COMPARISON: pairs.target, DIGIT1: pairs.classes[:, 0], DIGIT2: pairs.classes[:, 1]}
-
-
 def compile_model(model: keras.Model, *, learning_rate: float, weights: dict[str, float]) -> keras.Model:
     """Plain Keras compile of one pair model: SGD, cross-entropy per output, the given loss weights."""
     model.compile(
@@ -100,45 +96,6 @@ def compile_model(model: keras.Model, *, learning_rate: float, weights: dict[str
         loss_weights={name: weights.get(name, 0.0) for name in model.output},
     )
     return model
-
-
-def error_rates(outputs: dict[str, np.ndarray], pairs: PairSet) -> dict[str, float]:
-    """Error rates in % of a model's outputs on `pairs`."""
-    truth = targets_of(pairs)
-    return {
-        name: round(100.0 * float(np.mean(np.argmax(logits, axis=-1) != truth[name])), 6)
-        for name, logits in outputs.items()
-    }
-
-
-def predict(model: keras.Model, pairs: np.ndarray, batch_size: int = 1000) -> dict[str, np.ndarray]:
-    """Eager forward pass in chunks (no tracing: cheaper than `predict` for a few thousand pairs)."""
-    chunks = [
-        model(tf.constant(pairs[i : i + batch_size]), training=False)
-        for i in range(0, len(pairs), batch_size)
-    ]
-    return {
-        name: np.concatenate([np.asarray(c[name], dtype=np.float32) for c in chunks]) for name in chunks[0]
-    }
-
-
-def evaluate(model: keras.Model, spec: RunSpec) -> dict[str, float | None]:
-    """Errors on every scored split, keyed by `error_key`; None where the variant has no such output."""
-    return _score(model, spec)[0]
-
-
-def _score(model: keras.Model, spec: RunSpec) -> tuple[dict[str, float | None], bool]:
-    """`evaluate`'s errors, and whether the model diverged: non-finite weights or outputs."""
-    errors, finite = {}, all(np.isfinite(w).all() for w in model.get_weights())
-    for split, pairs in {TRAIN: spec.train, **spec.evaluate_on}.items():
-        outputs = predict(model, pairs.pairs)
-        finite = finite and all(np.isfinite(v).all() for v in outputs.values())
-        rates = error_rates(outputs, pairs)
-        for output in PAIR_OUTPUTS:
-            errors[error_key(split, output)] = rates.get(output)
-    if not finite:
-        errors = dict.fromkeys(errors)
-    return errors, not finite
 
 
 def _validate_pack(specs: list[RunSpec]) -> None:
@@ -222,7 +179,7 @@ def train_runs(
     wall_s = (time.perf_counter() - start) / len(specs)
     results = []
     for spec, model, history in zip(specs, models, histories):
-        errors, diverged = _score(model, spec)
+        errors, diverged = score(model, spec)
         results.append(RunResult(spec, model, errors, history, wall_s, diverged=diverged))
     return results
 

@@ -37,3 +37,18 @@ def assert_clean_failure(result: subprocess.CompletedProcess, *fragments: str) -
     assert "Traceback" not in result.stderr + result.stdout
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
+
+
+def pair_job(seed: int, optimizer, pairs, variant: str = "main"):
+    """A packing Job: the variant's float32 model from `seed`, the study's loss at c_aux 0.25, on `pairs`."""
+    from kerascmp import evaluation, packing, training
+
+    model = training.build_model(variant, seed=seed, precision="float32")
+    return packing.Job(
+        model=model,
+        x=pairs.pairs,
+        y=evaluation.targets_of(pairs),
+        loss_weights=training.loss_weights(0.25),
+        optimizer=optimizer,
+        seed=seed,
+    )

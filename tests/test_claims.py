@@ -59,3 +59,4 @@ def test_claims_follow_the_variants_stored_and_a_users_variant_meets_main():
     names = [c.name for c in claims.claims_for(["main", "no_sharing", "wide"])]
     assert names == ["weight sharing helps", "wide beats main"]
     assert claims.claims_for(["noise_removal"]) == []
+    assert claims.verdicts(rounds_of([10.0], [12.0])) == []  # one round: nothing to test

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from kerascmp import data, packing, training
+from conftest import pair_job
+from kerascmp import data, training
 from kerascmp.outputs import TEST
 from kerascmp.trainer import shared_optimizer
 from kerascmp.training import RunSpec, train_runs
@@ -35,28 +36,16 @@ def test_packed_replica_equals_the_same_seed_trained_alone():
     assert packed[0].errors != packed[1].errors
 
 
-def _job(seed: int, optimizer: keras.optimizers.Optimizer, pairs) -> packing.Job:
-    model = training.build_model("main", seed=seed, precision="float32")
-    return packing.Job(
-        model=model,
-        x=pairs.pairs,
-        y=training.targets_of(pairs),
-        loss_weights=training.loss_weights(0.25),
-        optimizer=optimizer,
-        seed=seed,
-    )
-
-
 def test_sgd_learning_rates_fold_into_the_loss_and_other_optimisers_must_match(tiny_pairs):
     train = tiny_pairs[0]
     optimizer, scales = shared_optimizer(
         [
-            _job(1, keras.optimizers.SGD(0.1, momentum=0.9), train),
-            _job(2, keras.optimizers.SGD(0.025, momentum=0.9), train),
+            pair_job(1, keras.optimizers.SGD(0.1, momentum=0.9), train),
+            pair_job(2, keras.optimizers.SGD(0.025, momentum=0.9), train),
         ]
     )
     assert scales == pytest.approx([1.0, 0.25]) and optimizer.get_config()["momentum"] == 0.9
     with pytest.raises(ValueError, match="share their optimiser"):
         shared_optimizer(
-            [_job(1, keras.optimizers.Adam(1e-3), train), _job(2, keras.optimizers.Adam(1e-2), train)]
+            [pair_job(1, keras.optimizers.Adam(1e-3), train), pair_job(2, keras.optimizers.Adam(1e-2), train)]
         )

@@ -5,25 +5,13 @@ import keras
 import numpy as np
 import pytest
 
-from kerascmp import packing, training
+from conftest import pair_job
 from kerascmp.trainer import Trainer
 
 OPTIMIZERS = {
     "sgd_momentum": lambda: keras.optimizers.SGD(0.05, momentum=0.9),
     "adam_cosine_schedule": lambda: keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, 4)),
 }
-
-
-def job(seed, optimizer, pairs, variant="main"):
-    model = training.build_model(variant, seed=seed, precision="float32")
-    return packing.Job(
-        model=model,
-        x=pairs.pairs,
-        y=training.targets_of(pairs),
-        loss_weights=training.loss_weights(0.25),
-        optimizer=optimizer,
-        seed=seed,
-    )
 
 
 def fit(trainer, jobs):
@@ -34,13 +22,13 @@ def fit(trainer, jobs):
 def test_a_reused_graph_ends_with_the_weights_of_a_fresh_one(optimizer, tiny_pairs):
     make = OPTIMIZERS[optimizer]
     reusing = Trainer()
-    first = job(1, make(), tiny_pairs[0])
+    first = pair_job(1, make(), tiny_pairs[0])
     fit(reusing, [first])  # leaves its step count, momentum or moments behind in the compiled optimiser
-    reused = job(2, make(), tiny_pairs[0])
+    reused = pair_job(2, make(), tiny_pairs[0])
     fit(reusing, [reused])
     assert reusing.compilations == 1  # the second run really went through the cached graph
 
-    fresh = job(2, make(), tiny_pairs[0])
+    fresh = pair_job(2, make(), tiny_pairs[0])
     fit(Trainer(reuse=False), [fresh])
     for a, b in zip(reused.model.get_weights(), fresh.model.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
@@ -49,10 +37,14 @@ def test_a_reused_graph_ends_with_the_weights_of_a_fresh_one(optimizer, tiny_pai
 
 def test_the_cache_key_comes_from_what_shapes_the_graph(tiny_pairs):
     trainer = Trainer()
-    fit(trainer, [job(1, keras.optimizers.SGD(0.1), tiny_pairs[0])])
-    fit(trainer, [job(2, keras.optimizers.SGD(0.1), tiny_pairs[0])])  # a fresh build of the same net
+    fit(trainer, [pair_job(1, keras.optimizers.SGD(0.1), tiny_pairs[0])])
+    fit(trainer, [pair_job(2, keras.optimizers.SGD(0.1), tiny_pairs[0])])  # a fresh build of the same net
     assert trainer.compilations == 1
-    fit(trainer, [job(1, keras.optimizers.SGD(0.05), tiny_pairs[0])])  # another learning rate
-    fit(trainer, [job(1, keras.optimizers.SGD(0.1), tiny_pairs[0], variant="noise_removal")])  # another net
-    fit(trainer, [job(1, keras.optimizers.SGD(0.1), tiny_pairs[0].subset(slice(0, 100)))])  # other shapes
+    fit(trainer, [pair_job(1, keras.optimizers.SGD(0.05), tiny_pairs[0])])  # another learning rate
+    fit(
+        trainer, [pair_job(1, keras.optimizers.SGD(0.1), tiny_pairs[0], variant="noise_removal")]
+    )  # another net
+    fit(
+        trainer, [pair_job(1, keras.optimizers.SGD(0.1), tiny_pairs[0].subset(slice(0, 100)))]
+    )  # other shapes
     assert trainer.compilations == 4

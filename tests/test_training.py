@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerascmp import models, packing, training
+from kerascmp import evaluation, models, packing, training
 from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2, TEST, TRAIN, error_key
 from kerascmp.trainer import Trainer
 from kerascmp.training import RunSpec, loss_weights, train_runs
@@ -26,14 +26,14 @@ def test_compiled_loss_is_the_weighted_sum(tiny_pairs):
     job = packing.Job(
         model=model,
         x=train.pairs,
-        y=training.targets_of(train),
+        y=evaluation.targets_of(train),
         loss_weights=loss_weights(0.3),
         optimizer=keras.optimizers.SGD(0.1),
         seed=0,
     )
     packed = Trainer()._compiled([job], steps=2, has_validation=False).model
     x = {"x0": train.pairs[:50]}
-    y = {f"r0_{k}": v[:50] for k, v in training.targets_of(train).items()}
+    y = {f"r0_{k}": v[:50] for k, v in evaluation.targets_of(train).items()}
     y_pred = packed(x)
     total = float(packed.compute_loss(x=x, y=y, y_pred=y_pred))
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -191,16 +191,16 @@ def test_error_rates_and_evaluate_on_known_logits(tiny_pairs):
     comparison = np.eye(2)[test.target]
     comparison[0] = np.eye(2)[1 - test.target[0]]  # one of four comparisons wrong
     logits = {DIGIT1: wrong_first, DIGIT2: right_second, COMPARISON: comparison}
-    assert training.error_rates(logits, test) == {DIGIT1: 100.0, DIGIT2: 0.0, COMPARISON: 25.0}
+    assert evaluation.error_rates(logits, test) == {DIGIT1: 100.0, DIGIT2: 0.0, COMPARISON: 25.0}
 
     spec = RunSpec("main", 0, get_variant("main").defaults, test, {TEST: test})
-    errors = training.evaluate(_FixedLogits(logits), spec)
+    errors = evaluation.evaluate(_FixedLogits(logits), spec)
     assert errors == {
         error_key(split, output): value
         for split in (TRAIN, TEST)
         for output, value in ((DIGIT1, 100.0), (DIGIT2, 0.0), (COMPARISON, 25.0))
     }
-    no_digits = training.evaluate(_FixedLogits({COMPARISON: comparison}), spec)
+    no_digits = evaluation.evaluate(_FixedLogits({COMPARISON: comparison}), spec)
     assert no_digits[error_key(TEST, DIGIT1)] is None and no_digits[error_key(TEST, COMPARISON)] == 25.0
 
 

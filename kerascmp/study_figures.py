@@ -1,0 +1,140 @@
+"""The study's figures: learning curves as small multiples, and the comparison with the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kerascmp.files import atomic_save_figure
+from kerascmp.outputs import COMPARISON, curve_key
+from kerascmp.study_report import REPORT_TABLE, TEST_COMPARISON, label, staged, summary_table
+from kerascmp.training import summarize
+
+
+def _band(curves: list[list[float]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Mean and std over rounds of per-epoch curves (cut to the shortest)."""
+    curves = [c for c in curves if c]
+    if not curves:
+        return None
+    length = min(len(c) for c in curves)
+    stacked = np.array([c[:length] for c in curves])
+    return stacked.mean(axis=0), stacked.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros(length)
+
+
+def plot_learning_curves(rounds: list[dict], path: Path, title: str) -> None:
+    """Small multiples: one panel per variant on shared axes; mean over rounds with a ±1 std band, training
+    pairs solid, monitored test pairs dashed, the final test error as a marker with its std."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(summary_table(rounds))
+    columns = min(4, len(names))
+    rows = -(-len(names) // columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(3.4 * columns, 2.9 * rows + 0.9), sharex=True, sharey=True, squeeze=False
+    )
+    for ax, name in zip(axes.flat, names):
+        mine = [r for r in rounds if r["variant"] == name and not r.get("diverged")]
+        for key, style, what in (
+            (curve_key(COMPARISON), "-", "training pairs"),
+            (curve_key(COMPARISON, monitored=True), "--", "test pairs (monitoring)"),
+        ):
+            band = _band([r["history"].get(key, []) for r in mine])
+            if band is None:
+                continue
+            every = mine[0].get("history_val_every", 1) if key.startswith("val_") else 1
+            epochs = every * np.arange(1, len(band[0]) + 1)
+            ax.plot(epochs, band[0], style, color="C0" if style == "-" else "C1", label=what)
+            ax.fill_between(
+                epochs,
+                band[0] - band[1],
+                band[0] + band[1],
+                color="C0" if style == "-" else "C1",
+                alpha=0.2,
+                linewidth=0,
+            )
+        final = [r["errors"].get(TEST_COMPARISON) for r in mine]
+        mean, std = summarize(final)
+        if mean is not None:
+            last = max(len(r["history"].get(curve_key(COMPARISON), [])) for r in mine)
+            ax.errorbar(
+                [last],
+                [mean],
+                yerr=[std or 0],
+                fmt="o",
+                color="C3",
+                capsize=3,
+                label="final test error (mean ± std)",
+            )
+            ax.annotate(
+                f"{mean:.1f} %",
+                (last, mean),
+                xytext=(-4, 6),
+                textcoords="offset points",
+                ha="right",
+                fontsize=9,
+                color="C3",
+            )
+        ax.set_title(label(name) + ("\n(stage 2: the comparator)" if staged(name) else ""), fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=9)
+    for index, ax in enumerate(axes.flat):
+        if index >= len(names):
+            ax.axis("off")  # an empty slot
+        elif index + columns >= len(names):  # nothing below it: it shows the epochs
+            ax.set_xlabel("epoch", fontsize=10)
+            ax.tick_params(labelbottom=True)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("comparison error (%)", fontsize=10)
+    axes.flat[0].set_ylim(bottom=0)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.suptitle(title, fontsize=11)
+    if len(names) < axes.size:  # the legend takes the first empty slot
+        axes.flat[len(names)].legend(handles, labels, loc="center", fontsize=10, frameon=False)
+        fig.tight_layout()
+    else:
+        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+    atomic_save_figure(fig, path)
+
+
+def plot_comparison(table: dict[str, dict], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(table)
+    x = np.arange(len(rows))
+    ours = [table[r][TEST_COMPARISON] for r in rows]
+    theirs = [REPORT_TABLE.get(r, {}).get(TEST_COMPARISON) for r in rows]
+    fig, ax = plt.subplots(figsize=(10, 5))
+    ax.bar(x - 0.2, [m for m, _ in ours], 0.4, yerr=[s or 0 for _, s in ours], capsize=3, label="kerascmp")
+    ax.bar(
+        x + 0.2,
+        [t[0] if t else 0 for t in theirs],
+        0.4,
+        yerr=[t[1] if t else 0 for t in theirs],
+        capsize=3,
+        label="report (2019)",
+    )
+    for xi, (mean, std) in zip(x, ours):
+        ax.annotate(
+            f"{mean:.1f}",
+            (xi - 0.2, mean + (std or 0)),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    ax.set_xticks(x, [label(r) for r in rows], rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("test comparison error (%), mean ± std")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    atomic_save_figure(fig, path)
