@@ -199,6 +199,8 @@ def test_a_worker_killed_mid_trial_is_restarted_and_recovers_its_trial(tmp_path)
         (["--rounds", "0"], ">= 1"),
         (["--variant", "lenet"], "unknown variant"),
         (["--pairs", "2"], "between 5"),
+        (["--screen-rounds", "10"], "must be below --rounds"),
+        (["--lr", "widest"], "not a number"),
     ],
 )
 def test_bad_flags_give_a_clear_error(args, message, tmp_path):
@@ -233,3 +235,87 @@ def test_figures_plot_best_lr_per_c_aux_or_the_learning_rates():
         shown, labels, xlabel = figure_bars([_point(lr, fixed, 10.0) for lr in (0.01, 0.1, 0.316)])
         assert labels == ["0.01", "0.1", "0.316"] and xlabel.startswith("learning rate")
         assert ("c_aux 0.25" in xlabel) == (fixed is not None)
+
+
+def test_the_adaptive_rule_keeps_a_point_that_could_still_be_best():
+    from tuning.adaptive import contenders
+
+    # After 3 screening rounds: A leads, B trails it by less than the rounds' noise (over 10 rounds B would
+    # win), C is worse in every round by a steady margin, D ties A exactly.
+    per_round = {
+        "A": {0: 12.0, 1: 15.0, 2: 11.0},
+        "B": {0: 14.0, 1: 13.0, 2: 13.0},
+        "C": {0: 20.0, 1: 22.5, 2: 19.5},
+        "D": {0: 12.0, 1: 15.0, 2: 11.0},
+    }
+    assert contenders(per_round) == ["A", "B", "D"]
+    assert contenders({"A": {0: 10.0}, "C": {0: 30.0}}) == ["A", "C"]  # one round: nothing shown worse
+    assert contenders({"A": {0: 10.0, 1: 11.0}, "C": {0: 30.0, 1: 31.0}}) == ["A"]  # worse by 20 in both
+
+
+ADAPTIVE = [
+    "--lr",
+    "0.0001,0.1",
+    "--c-aux",
+    "0.25",
+    "--rounds",
+    "3",
+    "--screen-rounds",
+    "2",
+    "--epochs",
+    "2",
+    "--pairs",
+    "200",
+]
+
+
+def trials_by_round(project_dir: Path) -> list[tuple]:
+    """(lr, first_round, status) of every saved trial."""
+    found = []
+    for path in project_dir.glob("trial_*/trial.json"):
+        trial = json.loads(path.read_text())
+        values = trial["hyperparameters"]["values"]
+        found.append((values["learning_rate"], values.get("first_round", 0), trial["status"]))
+    return sorted(found)
+
+
+def test_adaptive_repetition_gives_the_contenders_the_remaining_rounds_and_resumes_after_kill(tmp_path):
+    project = tmp_path / "adaptive"
+    search = subprocess.Popen(
+        [sys.executable, "-m", "tuning.search", *ADAPTIVE, "--project-dir", str(project)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(
+        lambda: (
+            any(status == "COMPLETED" for *_, status in trials_by_round(project))
+            and any(status == "RUNNING" for *_, status in trials_by_round(project))
+        )
+    )
+    search.send_signal(signal.SIGKILL)  # mid-trial, screening or contender
+    search.wait()
+    result = run_module("tuning.search", *ADAPTIVE, "--project-dir", str(project))
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = trials_by_round(project)
+    assert all(status == "COMPLETED" for *_, status in trials)
+    assert len({(lr, first) for lr, first, _ in trials}) == len(trials)  # each (point, phase) once
+    assert {(lr, first) for lr, first, _ in trials if first == 0} == {(0.0001, 0), (0.1, 0)}
+    contenders = {lr for lr, first, _ in trials if first == 2}
+    assert contenders  # the screening's best at least
+    table = {float(r["learning_rate"]): r for r in rows(project)}
+    for lr, row in table.items():
+        assert int(row["rounds"]) == (3 if lr in contenders else 2)
+    best = json.loads((project / "best.json").read_text())["best"]
+    assert best["learning_rate"] in contenders and best["rounds"] == 3
+
+
+def test_the_report_grid_is_a_named_preset():
+    from tuning.search import LEARNING_RATE_PRESETS, build_parser
+
+    assert build_parser().parse_args(["--lr", "report"]).lr == [0.0001, 0.000562, 0.00316, 0.0178, 0.1]
+    assert (
+        build_parser().parse_args([]).lr == LEARNING_RATE_PRESETS["wide"]
+        and max(LEARNING_RATE_PRESETS["wide"]) > 0.1
+    )

@@ -13,6 +13,7 @@ from kerascmp.outputs import COMPARISON, PAIR_OUTPUTS, VALIDATION, curve_key, er
 from kerascmp.trainer import Trainer
 from kerascmp.training import RunSpec, build_model, summarize, train_runs
 from kerascmp.variants import Hyperparameters, get_variant
+from tuning.oracle import FIRST_ROUND
 from tuning.report import round_metric
 
 OBJECTIVE = curve_key(COMPARISON, monitored=True)  # mean validation comparison error over the rounds
@@ -33,14 +34,21 @@ class SearchSettings:
     precision: str = defaults.PRECISION
     data_dir: str | None = None
     download: bool = False
+    screen_rounds: int | None = None  # adaptive repetition: every point gets these, contenders the rest
 
     @property
     def tunes_c_aux(self) -> bool:
         return get_variant(self.variant).uses_c_aux
 
+    def rounds_of(self, first_round: int) -> range:
+        """The rounds a trial starting at `first_round` runs: the screening rounds, or the rest."""
+        if self.screen_rounds and first_round == 0:
+            return range(self.screen_rounds)
+        return range(first_round, self.rounds)
+
 
 class ComparisonHyperModel(keras_tuner.HyperModel):
-    """`build(hp)` returns round 0's model, which `fit` trains, with rounds - 1 more repetitions.
+    """`build(hp)` returns the model of the trial's first round, which `fit` trains, then the other rounds.
 
     Round r draws its training pairs and its train/validation split from seed + r, the same at every grid
     point, so points are compared on equal data. Only the validation split is evaluated: the test pairs
@@ -58,20 +66,27 @@ class ComparisonHyperModel(keras_tuner.HyperModel):
         variant = get_variant(s.variant)
         learning_rate = hp.Choice("learning_rate", s.learning_rates)
         c_aux = hp.Choice("c_aux", s.c_aux_values) if s.tunes_c_aux else None
+        if s.screen_rounds:  # not a grid dimension: the oracle sets it for a contender's remaining rounds
+            hp.Choice(FIRST_ROUND, [0, s.screen_rounds])
         return variant.hyperparameters(
             learning_rate=learning_rate, c_aux=c_aux, epochs=s.epochs, precision=s.precision
         )
 
     def build(self, hp):
+        """The model of the trial's first round, initialised from that round's seed."""
         hparams = self.hyperparameters(hp)
-        return build_model(self.settings.variant, seed=self.settings.seed, precision=hparams.precision)
+        first_round = hp.values.get(FIRST_ROUND, 0)
+        return build_model(
+            self.settings.variant, seed=self.settings.seed + first_round, precision=hparams.precision
+        )
 
     def fit(self, hp, model, *args, **kwargs):
         """Mean and std over the rounds of each validation error (%); the objective is the comparison mean."""
         s = self.settings
         hparams = self.hyperparameters(hp)
         results = []
-        for r in range(s.rounds):
+        rounds = s.rounds_of(hp.values.get(FIRST_ROUND, 0))
+        for r in rounds:
             pairs = generate_training_pairs(s.pairs, s.seed + r, s.data_dir, s.download)
             fit_pairs, validation = train_validation_split(pairs, s.seed + r)
             spec = RunSpec(s.variant, s.seed + r, hparams, fit_pairs, {VALIDATION: validation})
@@ -79,12 +94,12 @@ class ComparisonHyperModel(keras_tuner.HyperModel):
             (result,) = train_runs(
                 [spec],
                 trainer=self.trainer,
-                models=[model] if r == 0 else None,
+                models=[model] if r == rounds[0] else None,
                 verbose=kwargs.get("verbose", False),
             )
             results.append(result)
         variant = get_variant(s.variant)
-        metrics = {"rounds": float(s.rounds), "diverged_rounds": float(sum(r.diverged for r in results))}
+        metrics = {"rounds": float(len(rounds)), "diverged_rounds": float(sum(r.diverged for r in results))}
         for output in PAIR_OUTPUTS:
             metric = curve_key(output, monitored=True)
             # A diverged round answers nothing: it scores the worst error, 100 %, so it never wins.
@@ -97,7 +112,7 @@ class ComparisonHyperModel(keras_tuner.HyperModel):
             mean, std = summarize(per_round)
             if mean is not None:
                 metrics[metric] = mean
-                metrics.update({round_metric(metric, r): value for r, value in enumerate(per_round)})
+                metrics.update({round_metric(metric, r): value for r, value in zip(rounds, per_round)})
             if std is not None:
                 metrics[f"{metric}_std"] = std
         metrics["seconds_per_round"] = float(np.mean([result.wall_s for result in results]))

@@ -9,6 +9,8 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+
 from kerascmp.files import atomic_save_figure, atomic_write_json, atomic_write_text
 from kerascmp.outputs import COMPARISON, DIGIT1, PAIR_OUTPUTS, curve_key
 
@@ -28,8 +30,10 @@ COLUMNS = ["trial_id", "learning_rate", "c_aux", "rounds", "diverged_rounds"] + 
 
 
 def completed_points(project_dir: Path) -> list[dict]:
-    """One dict per COMPLETED trial: hyperparameters, rounds, and mean/std of each validation error."""
-    points = []
+    """One dict per grid point with a COMPLETED trial: hyperparameters, rounds, diverged rounds, and mean and
+    std of each validation error over every round its trials ran (a contender's screening trial and its
+    trial for the remaining rounds are one point)."""
+    trials_by_point: dict[tuple, list[tuple[str, dict]]] = {}
     for path in sorted(project_dir.glob("trial_*/trial.json")):
         try:
             trial = json.loads(path.read_text())
@@ -43,19 +47,35 @@ def completed_points(project_dir: Path) -> list[dict]:
             if entry["observations"]
         }
         values = trial["hyperparameters"]["values"]
-        point = {
-            "trial_id": trial["trial_id"],
-            "learning_rate": values["learning_rate"],
-            "c_aux": values.get("c_aux"),
-            "rounds": int(metrics.get("rounds", 0)),
-            "diverged_rounds": int(metrics.get("diverged_rounds", 0)),
-        }
-        for output in ERRORS:
-            metric = curve_key(output, monitored=True)
-            point[f"{metric}_mean"] = metrics.get(metric)
-            point[f"{metric}_std"] = metrics.get(f"{metric}_std")
-        points.append(point)
+        key = (values["learning_rate"], values.get("c_aux"))
+        trials_by_point.setdefault(key, []).append((trial["trial_id"], metrics))
+    points = [_point(key, trials) for key, trials in trials_by_point.items()]
     return sorted(points, key=lambda p: (p["learning_rate"], p["c_aux"] or 0.0))
+
+
+def _point(key: tuple, trials: list[tuple[str, dict]]) -> dict:
+    point = {
+        "trial_id": "+".join(trial_id for trial_id, _ in trials),
+        "learning_rate": key[0],
+        "c_aux": key[1],
+        "rounds": sum(int(metrics.get("rounds", 0)) for _, metrics in trials),
+        "diverged_rounds": sum(int(metrics.get("diverged_rounds", 0)) for _, metrics in trials),
+    }
+    for output in ERRORS:
+        metric = curve_key(output, monitored=True)
+        if len(trials) == 1:  # its own mean and std (searches before per-round metrics have only these)
+            point[f"{metric}_mean"] = trials[0][1].get(metric)
+            point[f"{metric}_std"] = trials[0][1].get(f"{metric}_std")
+            continue
+        per_round = [
+            value
+            for _, metrics in trials
+            for name, value in metrics.items()
+            if (match := ROUND_METRIC.fullmatch(name)) and match.group(1) == metric
+        ]
+        point[f"{metric}_mean"] = float(np.mean(per_round)) if per_round else None
+        point[f"{metric}_std"] = float(np.std(per_round, ddof=1)) if len(per_round) > 1 else None
+    return point
 
 
 def trials_csv(points: list[dict]) -> str:
@@ -68,7 +88,10 @@ def trials_csv(points: list[dict]) -> str:
 
 
 def best_point(points: list[dict]) -> dict | None:
-    return min(points, key=lambda p: p[BEST_ERROR], default=None)
+    """The lowest mean validation comparison error among the points with the most rounds: every point,
+    or with adaptive repetition the contenders (a screened-out point's few rounds are not comparable)."""
+    most = max((p["rounds"] for p in points), default=0)
+    return min((p for p in points if p["rounds"] == most), key=lambda p: p[BEST_ERROR], default=None)
 
 
 def best_per_c_aux(points: list[dict]) -> list[dict]:

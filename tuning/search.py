@@ -18,9 +18,22 @@ from pathlib import Path
 from kerascmp import cli, defaults, files
 from kerascmp.data import max_pairs
 
-DEFAULT_LEARNING_RATES = [0.0001, 0.000562, 0.00316, 0.0178, 0.1]  # 5 values log-spaced over [1e-4, 1e-1]
+# Learning-rate grids by name; a comma list works too. The report's grid stops at 0.1, where most variants
+# had their best rate (tuning/results/README.md), so the default goes on to 1.0, the edge of stability.
+LEARNING_RATE_PRESETS = {
+    "report": [0.0001, 0.000562, 0.00316, 0.0178, 0.1],  # 5 values log-spaced over [1e-4, 1e-1]
+    "wide": [0.0001, 0.000562, 0.00316, 0.0178, 0.1, 0.178, 0.316, 0.562, 1.0],
+}
 DEFAULT_C_AUX = [round(0.05 * i, 2) for i in range(11)]  # 0, 0.05, ..., 0.5
 SETTINGS_FILE = "search.json"
+
+
+def learning_rates(text: str) -> list[float]:
+    return (
+        LEARNING_RATE_PRESETS[text]
+        if text in LEARNING_RATE_PRESETS
+        else cli.comma_list(cli.positive_float)(text)
+    )
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -28,9 +41,10 @@ def build_parser() -> cli.ArgumentParser:
     cli.add_variant_arguments(parser)
     parser.add_argument(
         "--lr",
-        type=cli.comma_list(cli.positive_float),
-        default=DEFAULT_LEARNING_RATES,
-        help="comma list of learning rates (default: 5 log-spaced over 1e-4..1e-1)",
+        type=learning_rates,
+        default="wide",
+        help="a comma list of learning rates, or a preset: 'report' (the report's 5, 1e-4..0.1) or 'wide' "
+        "(those and 0.178, 0.316, 0.562, 1.0; the default)",
     )
     parser.add_argument(
         "--c-aux",
@@ -41,6 +55,12 @@ def build_parser() -> cli.ArgumentParser:
     )
     parser.add_argument(
         "--rounds", type=cli.positive_int, default=10, help="repetitions per point (default 10)"
+    )
+    parser.add_argument(
+        "--screen-rounds",
+        type=cli.positive_int,
+        help="adaptive repetition: every point gets this many rounds, and only the points that could still "
+        "be best (one-sided paired t-test, tuning/adaptive.py) get the rest up to --rounds",
     )
     parser.add_argument("--epochs", type=cli.positive_int, help="default: the variant's (the report's: 50)")
     parser.add_argument(
@@ -68,6 +88,8 @@ def parse_args(argv):
     if not 5 <= args.pairs <= max_pairs("train"):
         raise cli.UsageError(f"--pairs must be between 5 and {max_pairs('train')}, got {args.pairs}")
     cli.check_seeds(args.seed, args.rounds)  # round r trains from seed + r
+    if args.screen_rounds is not None and args.screen_rounds >= args.rounds:
+        raise cli.UsageError(f"--screen-rounds {args.screen_rounds} must be below --rounds {args.rounds}")
     args.project_dir = files.writable_directory(
         args.project_dir or Path("tuning") / "runs" / args.variant, "--project-dir"
     )
@@ -90,6 +112,7 @@ def settings_of(args):
         precision=args.precision,
         data_dir=args.data_dir,
         download=args.download,
+        screen_rounds=args.screen_rounds,
     )
 
 
@@ -101,6 +124,8 @@ def describe(settings) -> dict:
     data["learning_rates"], data["c_aux_values"] = list(settings.learning_rates), list(settings.c_aux_values)
     if not settings.tunes_c_aux:
         data["c_aux_values"] = []
+    if settings.screen_rounds is None:  # as searches recorded themselves before adaptive repetition
+        data.pop("screen_rounds")
     return data
 
 
@@ -108,7 +133,7 @@ def make_tuner(settings, project_dir: Path, verbose: bool):
     import keras_tuner
 
     from tuning.hypermodel import OBJECTIVE, ComparisonHyperModel
-    from tuning.oracle import ResumableGridOracle, grid_of, points_of
+    from tuning.oracle import FIRST_ROUND, ResumableGridOracle, grid_of, points_of
     from tuning.report import BEST_ERROR, write_outputs, write_tensorboard
 
     described = describe(settings)
@@ -124,16 +149,17 @@ def make_tuner(settings, project_dir: Path, verbose: bool):
             grid = grid_of(self.oracle.get_space())  # the chief's oracle, or a worker's client of it
             total = len(points_of(grid))
             done = len(list(project_dir.glob("trial_*/trial.json"))) - 1
-            eta = ""
-            if self.finished_here:
-                per_trial = (time.perf_counter() - self.started) / self.finished_here
-                eta = f", ETA {per_trial * (total - done) / 60:.1f} min"
-            print(
-                f"trial {done + 1} of {total}: "
-                + ", ".join(f"{k} {v:g}" for k, v in hp.values.items())
-                + f" ({settings.rounds} rounds x {settings.epochs} epochs{eta})",
-                flush=True,
-            )
+            rounds = settings.rounds_of(hp.values.get(FIRST_ROUND, 0))
+            point = ", ".join(f"{k} {v:g}" for k, v in hp.values.items() if k != FIRST_ROUND)
+            if rounds[0] > 0:
+                what = f"contender {point}: rounds {rounds[0] + 1}-{rounds[-1] + 1} of {settings.rounds}"
+            else:
+                eta = ""
+                if self.finished_here and done < total:
+                    per_trial = (time.perf_counter() - self.started) / self.finished_here
+                    eta = f", screening ETA {per_trial * (total - done) / 60:.1f} min"
+                what = f"trial {done + 1} of {total}: {point} ({len(rounds)} rounds{eta})"
+            print(f"{what} x {settings.epochs} epochs", flush=True)
             model = self.hypermodel.build(hp)
             metrics = self.hypermodel.fit(hp, model, verbose=verbose)
             write_tensorboard(project_dir / "tensorboard", trial.trial_id, dict(hp.values), metrics, grid)
@@ -152,7 +178,9 @@ def make_tuner(settings, project_dir: Path, verbose: bool):
                 )
 
     return GridTuner(
-        oracle=ResumableGridOracle(keras_tuner.Objective(OBJECTIVE, "min")),
+        oracle=ResumableGridOracle(
+            keras_tuner.Objective(OBJECTIVE, "min"), screen_rounds=settings.screen_rounds, metric=OBJECTIVE
+        ),
         hypermodel=ComparisonHyperModel(settings),
         directory=str(project_dir.parent),
         project_name=project_dir.name,
