@@ -8,7 +8,7 @@ import pytest
 
 import kerascmp
 from conftest import REPO, assert_clean_failure, run_module
-from kerascmp.outputs import COMPARISON, TEST, error_key
+from kerascmp.outputs import COMPARISON, DIGIT1, TEST, error_key
 
 PLUGIN = str(REPO / "examples" / "wide_digit_net.py")
 TINY = ["--epochs", "1", "--pairs", "100"]
@@ -107,7 +107,7 @@ def test_registration_refuses_what_it_cannot_run():
     with pytest.raises(ValueError, match="lower-case"):
         kerascmp.Variant("My Net", build, defaults)
     with pytest.raises(ValueError, match="outputs"):
-        kerascmp.Variant("digits_only", build, defaults, outputs=("digit1",))
+        kerascmp.Variant("digits_only", build, defaults, outputs=(DIGIT1,))
     with pytest.raises(ValueError, match="staged"):
         kerascmp.Variant("staged_fc", build, defaults, outputs=(COMPARISON,), staged=True)
     with pytest.raises(ValueError, match="study's variants"):

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, assert_clean_failure, run_module
+from kerascmp.outputs import COMPARISON
 
 TINY = ["--epochs", "2", "--pairs", "100"]
 UNWRITABLE = "/proc/self/kerascmp-out"  # refused even to root, unlike a chmod-ed directory
@@ -292,7 +293,7 @@ def test_predict_lists_every_pair_in_json_and_csv(exported, tiny_pairs, tmp_path
     ]
     assert [int(r["label_A"]) for r in rows] == test.classes[:30, 0].tolist()
     wrong = sum(p["first_leq_second"] != bool(t) for p, t in zip(report["per_pair"], test.target[:30]))
-    assert report["error_percent"]["comparison"] == pytest.approx(100 * wrong / 30)
+    assert report["error_percent"][COMPARISON] == pytest.approx(100 * wrong / 30)
 
 
 # VmHWM is this process's own peak; getrusage's maxrss would include the forking parent's.

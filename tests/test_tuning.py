@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, assert_clean_failure, run_module
+from kerascmp.outputs import PAIR_OUTPUTS, curve_key
 
 TINY = ["--lr", "0.01,0.1", "--c-aux", "0,0.25", "--rounds", "1", "--epochs", "1", "--pairs", "200"]
 
@@ -220,7 +221,7 @@ def _point(lr, c_aux, error):
         "learning_rate": lr,
         "c_aux": c_aux,
         "rounds": 3,
-        **{f"val_{o}_error_{s}": error for o in ("comparison", "digit1", "digit2") for s in ("mean", "std")},
+        **{f"{curve_key(o, monitored=True)}_{s}": error for o in PAIR_OUTPUTS for s in ("mean", "std")},
     }
 
 
