@@ -30,6 +30,7 @@ DEFAULT_HYPERPARAMETERS: dict[str, tuple[float, float, str]] = {
     "fc_baseline": (0.1, 0.0, "tuning/results/fc_baseline: best of 5 lr, val 21.50 ± 3.61 %; c_aux unused"),
     "main_paper_relu": (0.1, 0.25, "main's values: the row measures the ReLU alone, at main's settings"),
     "main_no_aux": (0.1, 0.0, "main's learning rate at c_aux 0: the row measures the auxiliary losses alone"),
+    "analytic": (0.1, 0.25, "main's values, not tuned yet: the row measures the analytic head alone"),
 }
 
 

@@ -57,6 +57,31 @@ class OneHotArgmax(layers.Layer):
         )
 
 
+@keras.saving.register_keras_serializable(package="kerascmp")
+class AnalyticComparison(layers.Layer):
+    """The exact comparison, given each digit's probabilities: P(a <= b) = sum over i <= j of p_a(i) p_b(j).
+
+    No parameters, differentiable (it trains the digit net end to end). Returns the two comparison logits
+    log(1 - p), log(p), whose softmax is exactly (1 - p, p), so the loss, the metrics and the export treat
+    it like the learned layer.
+    """
+
+    def call(self, digit_logits):
+        probabilities = ops.softmax(ops.cast(digit_logits, "float32"), axis=-1)  # (batch, 2, 10)
+        first, second = probabilities[:, 0], probabilities[:, 1]
+        leq = ops.triu(ops.ones((10, 10), dtype="float32"))  # leq[i, j] = 1 where i <= j
+        p_leq = ops.sum(ops.matmul(first, leq) * second, axis=-1)
+        p_leq = ops.clip(p_leq, 1e-7, 1.0 - 1e-7)
+        return ops.cast(ops.stack([ops.log(1.0 - p_leq), ops.log(p_leq)], axis=-1), self.compute_dtype)
+
+
+def analytic_comparator() -> keras.Model:
+    """Both digits' logits (2, 10) to the comparison logits through `AnalyticComparison`: no parameters."""
+    digit_logits = keras.Input((2, 10), name="digit_logits")
+    comparison = AnalyticComparison(name=COMPARISON)(digit_logits)
+    return keras.Model(digit_logits, {COMPARISON: comparison}, name="comparator")
+
+
 def build_comparator(noise_removal: bool = False, paper_relu: bool = False) -> keras.Model:
     """Both digits' logits (2, 10) to the comparison logits: Dense 20 -> 2, 42 parameters.
 
@@ -77,6 +102,7 @@ def build_report_model(
     noise_removal: bool = False,
     fully_connected: bool = False,
     paper_relu: bool = False,
+    analytic: bool = False,
 ) -> keras.Model:
     """An uncompiled model of the report's: one digit net shared by both images (or two, or an MLP) and
     the comparison layer. Separate training changes how a model trains (kerascmp.training), not the model."""
@@ -85,7 +111,8 @@ def build_report_model(
     # Digit nets first, then the comparator: the order in which a seed initialises the weights.
     first = build_digit_net() if shared_weights else build_digit_net("digit_net_1")
     second = None if shared_weights else build_digit_net("digit_net_2")
-    return pair_model(first, second_digit_net=second, comparator=build_comparator(noise_removal, paper_relu))
+    comparator = analytic_comparator() if analytic else build_comparator(noise_removal, paper_relu)
+    return pair_model(first, second_digit_net=second, comparator=comparator)
 
 
 def pair_model(

@@ -228,6 +228,10 @@ for _variant in (
     _report_variant(
         "main_no_aux", "main, no auxiliary losses", "main trained on the comparison loss alone (c_aux 0)"
     ),
+    # Beyond the report: its digit net with the exact comparison P(a <= b) in place of the learned layer.
+    _report_variant(
+        "analytic", "main, analytic comparison", "main with the parameter-free head P(a <= b)", analytic=True
+    ),
 ):
     _REGISTRY[_variant.name] = _variant
 REPORT_VARIANTS = REPORT_ROWS[:6]  # `--variants all`: the six the report compares
