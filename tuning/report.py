@@ -139,6 +139,8 @@ def _figure(points: list[dict], error: str, path: Path, title: str, ylabel: str)
     bars = ax.bar(range(len(shown)), means, yerr=stds, capsize=4, color=colors)
     for bar, p, mean, std in zip(bars, shown, means, stds):  # value (and winning lr) above each error bar
         label = f"{mean:.1f}" + (f"\nlr {p['learning_rate']:g}" if tunes_c_aux else "")
+        if len({q["rounds"] for q in points}) > 1:  # adaptive repetition: say which bars have all the rounds
+            label += f"\nn={p['rounds']}"
         ax.annotate(
             label,
             (bar.get_x() + bar.get_width() / 2, mean + std),
@@ -168,7 +170,13 @@ def write_outputs(project_dir: Path, settings: dict) -> dict | None:
     atomic_write_json(
         project_dir / "best.json", {"best": best, "points_done": len(points), "search": settings}
     )
-    what = f"{settings['variant']}, {points[0]['rounds']} rounds per point, {settings['epochs']} epochs"
+    rounds = sorted({p["rounds"] for p in points})
+    contenders = sum(p["rounds"] == rounds[-1] for p in points)
+    what = (
+        f"{settings['variant']}, {rounds[0]} rounds per point"
+        + (f", {rounds[-1]} for the {contenders} contenders" if len(rounds) > 1 else "")
+        + f", {settings['epochs']} epochs"
+    )
     per_c_aux = ", best learning rate per c_aux" if searches_c_aux(points) else ""
     _figure(
         points,
