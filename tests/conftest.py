@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,13 @@ def pair_job(seed: int, optimizer, pairs, variant: str = "main"):
         optimizer=optimizer,
         seed=seed,
     )
+
+
+def wait_for(condition, timeout: float = 240) -> None:
+    """Poll `condition` until it holds; fail after `timeout` seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_clean_failure, run_module
+from conftest import REPO, assert_clean_failure, run_module, wait_for
 from kerascmp.outputs import COMPARISON
 
 TINY = ["--epochs", "2", "--pairs", "100"]
@@ -30,15 +30,6 @@ def start(module, *args):
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
-
-
-def wait_for(condition, timeout=240):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def rounds_of(directory):

@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_clean_failure, run_module
+from conftest import REPO, assert_clean_failure, run_module, wait_for
 from kerascmp.outputs import PAIR_OUTPUTS, curve_key
 
 TINY = ["--lr", "0.01,0.1", "--c-aux", "0,0.25", "--rounds", "1", "--epochs", "1", "--pairs", "200"]
@@ -127,15 +126,6 @@ def start_search(project_dir, *extra, env=None):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-def wait_for(condition, timeout=240):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def running_trials(project_dir: Path) -> int:
