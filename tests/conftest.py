@@ -63,3 +63,13 @@ def wait_for(condition, timeout: float = 240) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("timed out")
+
+
+def train_tiny(variant: str, pairs, *, epochs: int = 1, precision: str = "float32"):
+    """One run of `variant` (seed 0, its default hyperparameters) on (train, test) pairs: its RunResult."""
+    from kerascmp.outputs import TEST
+    from kerascmp.training import RunSpec, train_runs
+    from kerascmp.variants import get_variant
+
+    hparams = get_variant(variant).hyperparameters(epochs=epochs, precision=precision)
+    return train_runs([RunSpec(variant, 0, hparams, pairs[0], {TEST: pairs[1]})], verbose=False)[0]

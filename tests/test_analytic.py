@@ -6,9 +6,9 @@ import sys
 
 import numpy as np
 
-from conftest import REPO
+from conftest import REPO, train_tiny
 from kerascmp.models import AnalyticComparison
-from kerascmp.outputs import COMPARISON, P_FIRST_LEQ_SECOND, TEST
+from kerascmp.outputs import COMPARISON, P_FIRST_LEQ_SECOND
 
 
 def p_leq(digit_logits) -> np.ndarray:
@@ -53,17 +53,8 @@ print(json.dumps({"saved": saved[p_name].numpy().tolist(), "keras": p_keras.toli
 
 def test_the_analytic_variant_round_trips_through_keras_and_savedmodel(tiny_pairs, tmp_path):
     from kerascmp import export
-    from kerascmp.training import RunSpec, train_runs
-    from kerascmp.variants import get_variant
 
-    spec = RunSpec(
-        "analytic",
-        0,
-        get_variant("analytic").hyperparameters(epochs=2, precision="float32"),
-        tiny_pairs[0],
-        {TEST: tiny_pairs[1]},
-    )
-    (result,) = train_runs([spec], verbose=False)
+    result = train_tiny("analytic", tiny_pairs, epochs=2)
     assert result.model.count_params() == 104_994  # the digit net alone: the head has no parameters
     export.export_model(result.model, tmp_path / "analytic", export.run_metadata(result))
     pairs = tiny_pairs[1].pairs[:16]

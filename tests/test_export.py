@@ -7,30 +7,17 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import train_tiny
 from kerascmp import export, models
 from kerascmp.outputs import (
     COMPARISON,
     DIGIT_OUTPUTS,
     FIRST_LEQ_SECOND,
     P_FIRST_LEQ_SECOND,
-    TEST,
     probabilities_key,
 )
-from kerascmp.training import RunSpec, train_runs
-from kerascmp.variants import get_variant
 
 OUTPUTS = {P_FIRST_LEQ_SECOND, FIRST_LEQ_SECOND, *map(probabilities_key, DIGIT_OUTPUTS)}
-
-
-def trained(variant, pairs, epochs=1, precision="float32"):
-    spec = RunSpec(
-        variant,
-        0,
-        get_variant(variant).hyperparameters(epochs=epochs, precision=precision),
-        pairs[0],
-        {TEST: pairs[1]},
-    )
-    return train_runs([spec], verbose=False)[0]
 
 
 RELOAD = """
@@ -46,7 +33,7 @@ print(json.dumps({"serving_default": out, "from_mnist": mn}))
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, tiny_pairs):
-    run = trained("main", tiny_pairs, epochs=2)
+    run = train_tiny("main", tiny_pairs, epochs=2)
     # A model this small may give one verdict everywhere; centre its comparison logits on the test pairs,
     # so that both verdicts occur and the tests below check the class index and the 0.5 threshold.
     logits = np.asarray(run.model(tiny_pairs[1].pairs[:64])[COMPARISON], np.float64)
@@ -123,7 +110,7 @@ def test_signatures_have_the_documented_names_shapes_and_dtypes(exported):
 
 
 def test_fc_baseline_exports_without_digit_outputs(tiny_pairs, tmp_path):
-    run = trained("fc_baseline", tiny_pairs)
+    run = train_tiny("fc_baseline", tiny_pairs)
     export.export_model(run.model, tmp_path / "fc", export.run_metadata(run))
     import tensorflow as tf
 
@@ -134,7 +121,7 @@ def test_fc_baseline_exports_without_digit_outputs(tiny_pairs, tmp_path):
 def test_keras_file_reloads_with_its_custom_layer(tiny_pairs, tmp_path):
     import keras
 
-    run = trained("separate_noise_removal", tiny_pairs)
+    run = train_tiny("separate_noise_removal", tiny_pairs)
     export.export_model(run.model, tmp_path / "snr", export.run_metadata(run))
     reloaded = keras.models.load_model(tmp_path / "snr.keras")
     pairs = tiny_pairs[1].pairs[:32]

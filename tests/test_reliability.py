@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_clean_failure, run_module, wait_for
+from conftest import REPO, assert_clean_failure, run_module, train_tiny, wait_for
 from kerascmp.outputs import COMPARISON
 
 TINY = ["--epochs", "2", "--pairs", "100"]
@@ -238,18 +238,8 @@ def test_download_without_a_network_fails_in_seconds(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, tiny_pairs):
     from kerascmp import export
-    from kerascmp.outputs import TEST
-    from kerascmp.training import RunSpec, train_runs
-    from kerascmp.variants import get_variant
 
-    spec = RunSpec(
-        "main",
-        0,
-        get_variant("main").hyperparameters(epochs=2, precision="float32"),
-        tiny_pairs[0],
-        {TEST: tiny_pairs[1]},
-    )
-    (result,) = train_runs([spec], verbose=False)
+    result = train_tiny("main", tiny_pairs, epochs=2)
     directory = tmp_path_factory.mktemp("reliability") / "main"
     export.export_model(result.model, directory, export.run_metadata(result))
     return directory
