@@ -31,6 +31,15 @@ DEFAULT_HYPERPARAMETERS: dict[str, tuple[float, float, str]] = {
     "main_paper_relu": (0.1, 0.25, "main's values: the row measures the ReLU alone, at main's settings"),
     "main_no_aux": (0.1, 0.0, "main's learning rate at c_aux 0: the row measures the auxiliary losses alone"),
     "analytic": (0.1, 0.25, "main's values, not tuned yet: the row measures the analytic head alone"),
+    # Beyond the report (kerascmp.beyond): each row keeps the row before's values unless it changes the
+    # optimiser.
+    "beyond_bn_dropout": (0.1, 0.25, "analytic's values"),
+    "beyond_augment": (0.1, 0.25, "analytic's values"),
+    "beyond_swap": (0.1, 0.25, "analytic's values"),
+    "beyond_repair": (0.1, 0.25, "analytic's values"),
+    "beyond_adam": (0.001, 0.25, "Adam's usual rate, not tuned"),
+    "beyond_long": (0.001, 0.25, "Adam's usual rate, not tuned"),
+    "best": (0.001, 0.25, "Adam's usual rate, not tuned"),
 }
 
 

@@ -20,7 +20,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerascmp.outputs import COMPARISON, DIGIT
+from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2
+
+# How a job's training pairs are formed each epoch: the fixed pairs reshuffled (the report's protocol);
+# each pair's digits swapped with probability 1/2; or the 2N digits re-paired at random. The last two
+# derive every target from the digit labels, so they need pairs and both digits' labels.
+PAIRINGS = ("fixed", "swap", "repair")
 
 # Up to 10 steps per execution: one Python round trip per epoch of 1000 pairs (see benchmarks/README.md).
 MAX_STEPS_PER_EXECUTION = 10
@@ -45,6 +50,15 @@ class Job:
     optimizer: keras.optimizers.Optimizer
     seed: int
     validation: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
+    pairing: str = "fixed"  # one of PAIRINGS
+
+    def __post_init__(self):
+        if self.pairing not in PAIRINGS:
+            raise ValueError(f"pairing must be one of {', '.join(PAIRINGS)}, got {self.pairing!r}")
+        if self.pairing != "fixed" and (
+            self.x.shape[1:] != (2, 14, 14) or not {DIGIT1, DIGIT2} <= set(self.y)
+        ):
+            raise ValueError(f"pairing {self.pairing!r} needs pairs (N, 2, 14, 14) and both digits' labels")
 
 
 def output_key(replica: int, output: str) -> str:
@@ -70,6 +84,20 @@ def epoch_orders(seed: int, n: int, epochs: int) -> np.ndarray:
     return np.stack([rng.permutation(n) for _ in range(epochs)]).astype(np.int32)
 
 
+def epoch_digit_pairs(seed: int, n: int, epochs: int, pairing: str) -> np.ndarray:
+    """(epochs, n, 2): for each epoch, the batch order of its n pairs as indices into the 2n digits (pair i
+    holds digits 2i and 2i + 1), drawn from the run's own seed."""
+    if pairing == "repair":
+        rng = np.random.default_rng([seed, 3])
+        return np.stack([rng.permutation(2 * n).reshape(n, 2) for _ in range(epochs)]).astype(np.int32)
+    orders = epoch_orders(seed, n, epochs)
+    pairs = np.stack([2 * orders, 2 * orders + 1], axis=-1)
+    if pairing == "swap":
+        swapped = np.random.default_rng([seed, 4]).random((epochs, n)) < 0.5
+        pairs[swapped] = pairs[swapped][:, ::-1]
+    return pairs.astype(np.int32)
+
+
 def _static_pipeline() -> tf.data.Options:
     """tf.data without its autotuning thread: on this 2-core CPU, destroying an autotuned iterator at the end
     of `fit` stalled one round in two by a fixed ~3 s (benchmarks/README.md); a small fixed prefetch does."""
@@ -90,13 +118,37 @@ def training_dataset(jobs: list[Job], epochs: int, batch_size: int) -> tf.data.D
         for job in jobs
     ]
 
-    def gather(index):  # index: (batch, R)
-        x = {f"x{r}": tf.gather(xs[r], index[:, r]) for r in range(len(jobs))}
-        y = {
-            output_key(r, name): tf.gather(values, index[:, r])
-            for r in range(len(jobs))
-            for name, values in ys[r].items()
-        }
+    # Jobs that form new pairs index single digits: their orders are (epochs, n, 2) digit indices.
+    repairing = [job.pairing != "fixed" for job in jobs]
+    for r, job in enumerate(jobs):
+        if repairing[r]:
+            xs[r] = tf.constant(job.x.reshape(-1, 14, 14))
+            ys[r] = tf.constant(np.stack([job.y[DIGIT1], job.y[DIGIT2]], axis=1).reshape(-1))
+    digit_orders = [
+        epoch_digit_pairs(job.seed, n, epochs, job.pairing) if repairing[r] else None
+        for r, job in enumerate(jobs)
+    ]
+    orders = np.concatenate(
+        [orders] + [d.reshape(epochs, n, 2) for d in digit_orders if d is not None], axis=-1
+    )  # (epochs, n, R + 2 * repairing jobs)
+
+    def gather(index):
+        x, y, column = {}, {}, len(jobs)
+        for r, job in enumerate(jobs):
+            if not repairing[r]:
+                x[f"x{r}"] = tf.gather(xs[r], index[:, r])
+                y.update({output_key(r, name): tf.gather(v, index[:, r]) for name, v in ys[r].items()})
+                continue
+            digits = index[:, column : column + 2]  # (batch, 2) digit indices
+            column += 2
+            x[f"x{r}"] = tf.gather(xs[r], digits)
+            classes = tf.gather(ys[r], digits)
+            targets = {
+                DIGIT1: classes[:, 0],
+                DIGIT2: classes[:, 1],
+                COMPARISON: tf.cast(classes[:, 0] <= classes[:, 1], tf.int32),
+            }
+            y.update({output_key(r, name): targets[name] for name in job.loss_weights})
         return x, y
 
     epochs_ds = tf.data.Dataset.from_tensor_slices(orders)

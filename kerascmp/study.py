@@ -52,7 +52,11 @@ def build_parser() -> cli.ArgumentParser:
     cli.add_variant_arguments(parser, several=True)
     parser.add_argument("--rounds", type=cli.positive_int, default=10)
     parser.add_argument("--seed", type=cli.non_negative_int, default=0)
-    parser.add_argument("--epochs", type=cli.positive_int, default=defaults.EPOCHS)
+    parser.add_argument(
+        "--epochs",
+        type=cli.positive_int,
+        help="for every variant (default: each variant's; the report's: 50)",
+    )
     parser.add_argument("--pairs", type=cli.positive_int, default=defaults.PAIRS)
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default=defaults.PRECISION)
     cli.add_data_arguments(parser)
@@ -155,6 +159,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
         name: cli.variant_named(name).hyperparameters(epochs=args.epochs, precision=args.precision)
         for name in names
     }
+    epochs = " / ".join(sorted({f"{h.epochs} epochs" for h in chosen.values()}, key=len))
     for name, hparams in chosen.items():
         check_hyperparameters(stored, name, dataclasses.asdict(hparams), output_dir)
     done = {(r["variant"], r["round"]) for r in stored}
@@ -162,10 +167,10 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
     total = sum(len(v) for v in todo.values())
     skipped = len(names) * args.rounds - total
     print(
-        f"study: {len(names)} variant(s) x {args.rounds} rounds, {args.epochs} epochs, {args.pairs} pairs, "
+        f"study: {len(names)} variant(s) x {args.rounds} rounds, {epochs}, {args.pairs} pairs, "
         f"{args.precision}; {skipped} round(s) already stored in {rounds_path}, {total} to train"
     )
-    title = f"{args.epochs} epochs, {args.pairs} pairs; rounds per variant in the table"
+    title = f"{epochs}, {args.pairs} pairs; rounds per variant in the table"
     versions = export.package_versions()
     tensorboard_logs.write_hparams_config(
         args.tensorboard,

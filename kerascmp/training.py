@@ -11,7 +11,7 @@ import contextlib
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import keras
 import numpy as np
@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from kerascmp.data import PairSet, digits_of
 from kerascmp.evaluation import predict, score, targets_of
-from kerascmp.models import comparator_of, digit_classifier, digit_nets
+from kerascmp.models import comparator_of, digit_classifier, digit_nets, ensemble_model
 from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2
 from kerascmp.packing import Job
 from kerascmp.trainer import Trainer
@@ -129,6 +129,7 @@ def _job(variant: Variant, spec: RunSpec, *, model, x, y, weights, monitor=None)
         seed=spec.seed,
         validation=monitor,
         optimizer=variant.optimizer(spec.hparams.learning_rate, steps),
+        pairing=variant.pairing,  # "fixed" for staged variants, whose stages train on digits or codes
     )
 
 
@@ -151,10 +152,16 @@ def train_runs(
     variant = get_variant(specs[0].variant)
     hp = specs[0].hparams
     start = time.perf_counter()
-    models = models or [build_model(spec.variant, seed=spec.seed, precision=hp.precision) for spec in specs]
+    k = variant.members  # an ensemble trains its members as independent runs, packed together
+    member_specs = [replace(spec, seed=member_seed(spec.seed, m, k)) for spec in specs for m in range(k)]
+    given = {i * k: model for i, model in enumerate(models or [])}  # a caller's model is member 0
+    members = [
+        given[i] if i in given else build_model(spec.variant, seed=spec.seed, precision=hp.precision)
+        for i, spec in enumerate(member_specs)
+    ]
     with precision_policy(hp.precision):
         if variant.staged:
-            histories = _train_in_stages(variant, specs, models, trainer, verbose, label, validation_freq)
+            histories = _train_in_stages(variant, specs, members, trainer, verbose, label, validation_freq)
         else:
             jobs = [
                 _job(
@@ -166,7 +173,7 @@ def train_runs(
                     weights=loss_weights_for(variant, spec.hparams.c_aux),
                     monitor=(spec.monitor.pairs, targets_of(spec.monitor)) if spec.monitor else None,
                 )
-                for spec, model in zip(specs, models)
+                for spec, model in zip(member_specs, members)
             ]
             histories = trainer.fit(
                 jobs,
@@ -176,12 +183,28 @@ def train_runs(
                 verbose=verbose,
                 label=label,
             )
+        if k > 1:
+            models = [ensemble_model(members[i : i + k]) for i in range(0, len(members), k)]
+            histories = [mean_curves(histories[i : i + k]) for i in range(0, len(histories), k)]
+        else:
+            models = members
     wall_s = (time.perf_counter() - start) / len(specs)
     results = []
     for spec, model, history in zip(specs, models, histories):
         errors, diverged = score(model, spec)
         results.append(RunResult(spec, model, errors, history, wall_s, diverged=diverged))
     return results
+
+
+def member_seed(seed: int, member: int, members: int) -> int:
+    """The seed of an ensemble's member: the run's own seed for a single model; distinct for every
+    (run seed, member) otherwise."""
+    return seed if members == 1 else (seed * members + member) % 2**32
+
+
+def mean_curves(histories: list[dict[str, list[float]]]) -> dict[str, list[float]]:
+    """An ensemble's learning curves: its members' mean, epoch by epoch."""
+    return {key: np.mean([h[key] for h in histories], axis=0).tolist() for key in histories[0]}
 
 
 def _train_in_stages(

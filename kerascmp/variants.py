@@ -65,7 +65,10 @@ class Variant:
     dict of logits keyed by `outputs` (kerascmp.outputs: "comparison", and "digit1", "digit2" for digit
     heads). A `staged` variant trains its digit net first, then its comparator on the frozen digit net;
     its model must hold sub-models named "digit_net" and "comparator" (kerascmp.models builds both).
-    `optimizer(learning_rate, total_steps)` returns a fresh Keras optimiser for one run.
+    `optimizer(learning_rate, total_steps)` returns a fresh Keras optimiser for one run. `pairing` says how
+    each epoch forms its training pairs (kerascmp.packing.PAIRINGS: "fixed", "swap", "repair"). With
+    `members` K > 1, a run trains K models from seeds derived from its own and returns their ensemble
+    (kerascmp.models.ensemble_model: digit probabilities averaged, compared exactly).
     """
 
     name: str
@@ -77,6 +80,8 @@ class Variant:
     outputs: tuple[str, ...] = PAIR_OUTPUTS
     staged: bool = False
     optimizer: Callable[[float, int], keras.optimizers.Optimizer] = sgd
+    pairing: str = "fixed"
+    members: int = 1
 
     def __post_init__(self):
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
@@ -87,6 +92,14 @@ class Variant:
             )
         if self.staged and not self.has_digit_heads:
             raise ValueError(f"variant {self.name}: staged training needs digit outputs")
+        if self.pairing not in ("fixed", "swap", "repair"):
+            raise ValueError(f"variant {self.name}: pairing must be 'fixed', 'swap' or 'repair'")
+        if (self.pairing != "fixed" or self.members > 1) and (self.staged or not self.has_digit_heads):
+            raise ValueError(
+                f"variant {self.name}: re-pairing and ensembles need joint training with digit heads"
+            )
+        if self.members < 1:
+            raise ValueError(f"variant {self.name}: members must be >= 1")
         if not self.label:
             object.__setattr__(self, "label", self.name)
 
@@ -235,3 +248,7 @@ for _variant in (
 ):
     _REGISTRY[_variant.name] = _variant
 REPORT_VARIANTS = REPORT_ROWS[:6]  # `--variants all`: the six the report compares
+
+from kerascmp import beyond  # noqa: E402  (registers the beyond-the-report variants after the report's)
+
+BEYOND_ROWS = beyond.ABLATION
