@@ -80,7 +80,8 @@ ABLATION_STEPS = (
     _step(
         "best",
         f"best: ensemble of {ENSEMBLE_MEMBERS}",
-        f"the previous row's recipe, {ENSEMBLE_MEMBERS} nets averaged in probability",
+        f"analytic head + BN, dropout, augmentation, re-pairing, Adam + cosine, {LONG_EPOCHS} epochs; "
+        f"{ENSEMBLE_MEMBERS} nets averaged in probability",
         epochs=LONG_EPOCHS,
         members=ENSEMBLE_MEMBERS,
         **_ADAM,

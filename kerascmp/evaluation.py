@@ -57,3 +57,16 @@ def score(model: keras.Model, spec: RunSpec) -> tuple[dict[str, float | None], b
     if not finite:
         errors = dict.fromkeys(errors)
     return errors, not finite
+
+
+def comparison_failures(model: keras.Model, pairs: PairSet) -> list[list[int]]:
+    """The pairs the model compares wrongly, each as [first digit, second digit, first read, second read]
+    (read: the digit output's argmax; -1 where the model has no digit outputs), for error analysis."""
+    outputs = predict(model, pairs.pairs)
+    wrong = np.flatnonzero(np.argmax(outputs[COMPARISON], axis=-1) != pairs.target)
+    read = [
+        np.argmax(outputs[d], axis=-1) if d in outputs else np.full(len(pairs), -1) for d in (DIGIT1, DIGIT2)
+    ]
+    return [
+        [int(pairs.classes[i, 0]), int(pairs.classes[i, 1]), int(read[0][i]), int(read[1][i])] for i in wrong
+    ]

@@ -47,6 +47,16 @@ def run_seed(seed: int, variant: str, round_index: int) -> int:
     return int(state % 2**31)
 
 
+def hyperparameters_of(name: str, args):
+    """A variant's hyperparameters for this study: its defaults, or its best point on the report's grid."""
+    learning_rate, c_aux = (None, None)
+    if args.hyperparameters == "report" and name in defaults.REPORT_GRID_HYPERPARAMETERS:
+        learning_rate, c_aux, _ = defaults.REPORT_GRID_HYPERPARAMETERS[name]
+    return cli.variant_named(name).hyperparameters(
+        learning_rate=learning_rate, c_aux=c_aux, epochs=args.epochs, precision=args.precision
+    )
+
+
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m kerascmp.study", description=__doc__.splitlines()[0])
     cli.add_variant_arguments(parser, several=True)
@@ -56,6 +66,13 @@ def build_parser() -> cli.ArgumentParser:
         "--epochs",
         type=cli.positive_int,
         help="for every variant (default: each variant's; the report's: 50)",
+    )
+    parser.add_argument(
+        "--hyperparameters",
+        choices=("tuned", "report"),
+        default="tuned",
+        help="'tuned': each variant's defaults (kerascmp/defaults.py); 'report': the best points of the "
+        "report's grid, 5 learning rates up to 0.1 (the table in results/)",
     )
     parser.add_argument("--pairs", type=cli.positive_int, default=defaults.PAIRS)
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default=defaults.PRECISION)
@@ -150,15 +167,13 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
 
     from kerascmp import export, study_report, tensorboard_logs
     from kerascmp.data import generate_pair_sets
+    from kerascmp.evaluation import comparison_failures
     from kerascmp.trainer import Trainer
     from kerascmp.training import RunSpec, summarize, train_runs
 
     rounds_path = output_dir / "rounds.jsonl"
     stored = load_rounds(rounds_path)
-    chosen = {
-        name: cli.variant_named(name).hyperparameters(epochs=args.epochs, precision=args.precision)
-        for name in names
-    }
+    chosen = {name: hyperparameters_of(name, args) for name in names}
     epochs = " / ".join(sorted({f"{h.epochs} epochs" for h in chosen.values()}, key=len))
     for name, hparams in chosen.items():
         check_hyperparameters(stored, name, dataclasses.asdict(hparams), output_dir)
@@ -213,6 +228,9 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
                 "pairs": args.pairs,
                 "errors": result.errors,
                 "diverged": result.diverged,
+                "test_comparison_failures": None
+                if result.diverged
+                else comparison_failures(result.model, test),
                 "history": result.history,
                 "history_val_every": HELD_OUT_EVERY,
                 "wall_s": result.wall_s,

@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         f"lr {hparams.learning_rate:g}, c_aux {hparams.c_aux:g}, {hparams.epochs} epochs, batch "
         f"{hparams.batch_size}, {args.pairs} pairs, {args.rounds} round(s) from seed {args.seed}, "
         f"{hparams.precision}"
+        + (
+            f"; an ensemble of {variant.members} members, trained independently"
+            if variant.members > 1
+            else ""
+        )
     )
 
     results = {

@@ -1,0 +1,71 @@
+"""Where a variant's comparisons fail: `python -m kerascmp.failures results/beyond --variant best`.
+
+Reads the test pairs each round compared wrongly (`test_comparison_failures` in a study's rounds.jsonl)
+and prints, as markdown, how many failures came from a misread digit, and which digit pairs fail most.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+from kerascmp import cli
+
+FIELD = "test_comparison_failures"
+
+
+def summarize_failures(rounds: list[dict], variant: str, top: int = 8) -> str:
+    """Markdown: the failures of `variant` over its stored rounds, by cause and by digit pair."""
+    stored = [r for r in rounds if r["variant"] == variant and r.get(FIELD) is not None]
+    if not stored:
+        raise cli.UsageError(
+            f"no rounds of {variant} with stored failures (studies since 2026-12-02 store them)"
+        )
+    failures = [f for r in stored for f in r[FIELD]]
+    pairs = sum(r["pairs"] for r in stored)
+    misread = [f for f in failures if (f[0], f[1]) != (f[2], f[3])]
+    close = sum(abs(f[0] - f[1]) <= 1 for f in failures)
+    lines = [
+        f"{variant}: {len(failures)} wrong comparisons in {pairs} test pairs ({len(stored)} rounds, "
+        f"{100 * len(failures) / pairs:.2f} %).",
+        f"- {len(misread)} ({100 * len(misread) / max(1, len(failures)):.0f} %) have a misread digit; the "
+        f"rest read both digits right but were not confident enough to compare them right.",
+        f"- {close} ({100 * close / max(1, len(failures)):.0f} %) compare digits equal or 1 apart, where one "
+        "misread flips the answer.",
+        "",
+        "| first, second digit | wrong comparisons | read as (most often) |",
+        "|---|---|---|",
+    ]
+    by_pair = Counter((f[0], f[1]) for f in failures)
+    for (a, b), count in by_pair.most_common(top):
+        reads = Counter((f[2], f[3]) for f in failures if (f[0], f[1]) == (a, b)).most_common(1)[0][0]
+        lines.append(f"| {a}, {b} | {count} | {reads[0]}, {reads[1]} |")
+    misread_digits = Counter(
+        (true, read) for f in misread for true, read in ((f[0], f[2]), (f[1], f[3])) if true != read
+    )
+    shown = ", ".join(f"{t} read as {r} ({n})" for (t, r), n in misread_digits.most_common(6))
+    lines += ["", f"Most frequent misreadings: {shown}."]
+    return "\n".join(lines)
+
+
+def build_parser() -> cli.ArgumentParser:
+    parser = cli.ArgumentParser(prog="python -m kerascmp.failures", description=__doc__.splitlines()[0])
+    parser.add_argument("study_dir", help="a study's --output-dir (holds rounds.jsonl)")
+    parser.add_argument("--variant", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from kerascmp.study import load_rounds
+
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    path = Path(args.study_dir) / "rounds.jsonl"
+    if not path.is_file():
+        raise cli.UsageError(f"{path}: no such file; pass a study's --output-dir")
+    print(summarize_failures(load_rounds(path), args.variant))
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run_main(main)

@@ -1,0 +1,182 @@
+"""Beyond the report: augmentation, swapped and re-paired training pairs, ensembles, and `best` end to end."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_module
+from kerascmp.outputs import COMPARISON, DIGIT1, DIGIT2, TEST, error_key
+
+
+def test_augmentation_moves_training_images_only_and_keeps_their_shape():
+    import keras
+
+    from kerascmp.models import build_digit_net
+
+    keras.utils.set_random_seed(0)
+    net = build_digit_net(augment=True)
+    augmented = keras.Model(net.input, net.get_layer("rotate").output)
+    images = np.zeros((64, 14, 14), np.float32)
+    images[:, 4:10, 6:8] = 255.0  # a bar, well inside the frame
+    trained_on = np.asarray(augmented(images, training=True))[..., 0]
+    served = np.asarray(augmented(images, training=False))[..., 0]
+    assert trained_on.shape == served.shape == images.shape
+    np.testing.assert_array_equal(served, images)  # inactive at inference
+    moved = np.abs(trained_on - images).max(axis=(1, 2)) > 1
+    assert moved.mean() > 0.5  # most training images are shifted or rotated
+    assert trained_on.min() >= 0 and trained_on.max() <= 255.0 + 1e-3  # still raw pixels
+    ink = trained_on.sum(axis=(1, 2)) / images.sum(axis=(1, 2))
+    assert np.all((ink > 0.8) & (ink < 1.2))  # the digit stays in the frame: small moves only
+    # the same net without augmentation computes the same function at inference
+    keras.utils.set_random_seed(1)
+    plain, again = build_digit_net(), build_digit_net(augment=True)
+    again.set_weights(plain.get_weights())
+    np.testing.assert_allclose(again(images, training=False), plain(images, training=False), atol=1e-5)
+
+
+def labelled_job(pairing: str, n: int = 50):
+    """A job whose every image is filled with its digit label, so any batch can be checked against its
+    targets; labels drawn at random, pairs in order."""
+    import keras
+
+    from kerascmp.packing import Job
+
+    classes = np.random.default_rng(0).integers(0, 10, size=(n, 2)).astype(np.int32)
+    pairs = np.broadcast_to(classes[:, :, None, None], (n, 2, 14, 14)).astype(np.float32)
+    targets = {COMPARISON: (classes[:, 0] <= classes[:, 1]).astype(np.int32), DIGIT1: classes[:, 0]}
+    targets[DIGIT2] = classes[:, 1]
+    model = keras.Sequential([keras.Input((2, 14, 14))])
+    weights = {COMPARISON: 0.5, DIGIT1: 0.25, DIGIT2: 0.25}
+    return Job(model, pairs, targets, weights, keras.optimizers.SGD(0.1), seed=3, pairing=pairing), classes
+
+
+@pytest.mark.parametrize("pairing", ["swap", "repair"])
+def test_swapped_and_repaired_pairs_take_their_targets_from_the_labels(pairing):
+    from kerascmp.packing import training_dataset
+
+    job, classes = labelled_job(pairing)
+    fixed, _ = labelled_job("fixed")
+    epochs, n = 3, len(classes)
+    batches = list(training_dataset([job, fixed], epochs=epochs, batch_size=10))
+    assert len(batches) == epochs * n // 10
+    seen = []
+    for x, y in batches:
+        image_labels = x["x0"].numpy()[:, :, 0, 0].astype(np.int32)  # (batch, 2): what the images show
+        assert x["x0"].shape[1:] == (2, 14, 14)
+        np.testing.assert_array_equal(y["r0_digit1"], image_labels[:, 0])
+        np.testing.assert_array_equal(y["r0_digit2"], image_labels[:, 1])
+        np.testing.assert_array_equal(y["r0_comparison"], image_labels[:, 0] <= image_labels[:, 1])
+        fixed_labels = x["x1"].numpy()[:, :, 0, 0].astype(np.int32)  # the fixed job beside it: as before
+        np.testing.assert_array_equal(y["r1_comparison"], fixed_labels[:, 0] <= fixed_labels[:, 1])
+        seen.append(image_labels)
+    per_epoch = np.concatenate(seen).reshape(epochs, n, 2)
+    for epoch in per_epoch:  # every digit once per epoch
+        np.testing.assert_array_equal(np.sort(epoch.ravel()), np.sort(classes.ravel()))
+    as_given = {tuple(p) for p in classes}
+    new = [np.mean([tuple(p) not in as_given for p in epoch]) for epoch in per_epoch]
+    assert min(new) > 0.2  # pairs the fixed data does not hold: swapped, or new partners
+    if pairing == "swap":  # the pairs themselves are kept, in either order
+        assert all(
+            {tuple(sorted(p)) for p in epoch} <= {tuple(sorted(p)) for p in classes} for epoch in per_epoch
+        )
+
+
+def test_pairing_is_refused_where_the_labels_are_missing():
+    import keras
+
+    from kerascmp.packing import Job
+
+    with pytest.raises(ValueError, match="both digits' labels"):
+        Job(keras.Sequential(), np.zeros((4, 2, 14, 14)), {COMPARISON: np.zeros(4)}, {COMPARISON: 1.0},
+            keras.optimizers.SGD(0.1), seed=0, pairing="repair")  # fmt: skip
+
+
+def test_an_ensemble_outputs_its_members_mean_probability():
+    import keras
+
+    from kerascmp.models import AnalyticComparison, ensemble_model
+    from kerascmp.variants import get_variant
+
+    keras.utils.set_random_seed(0)
+    members = [get_variant("analytic").build() for _ in range(3)]
+    pairs = np.random.default_rng(0).uniform(0, 255, size=(32, 2, 14, 14)).astype(np.float32)
+    alone = [{k: np.asarray(v, np.float64) for k, v in m(pairs).items()} for m in members]
+    ensemble = {k: np.asarray(v, np.float64) for k, v in ensemble_model(members)(pairs).items()}
+
+    def softmax(logits):
+        e = np.exp(logits - logits.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    for digit in (DIGIT1, DIGIT2):
+        mean = np.mean([softmax(a[digit]) for a in alone], axis=0)
+        np.testing.assert_allclose(softmax(ensemble[digit]), mean, atol=1e-5)
+    mean_digits = np.stack([ensemble[DIGIT1], ensemble[DIGIT2]], axis=1).astype(np.float32)
+    exact = np.asarray(AnalyticComparison()(mean_digits), np.float64)  # P(a <= b) of the mean digits
+    np.testing.assert_allclose(softmax(ensemble[COMPARISON]), softmax(exact), atol=1e-5)
+
+
+def test_best_trains_exports_and_predicts_as_one_model(tmp_path):
+    train = run_module(
+        "kerascmp.train",
+        "--variant",
+        "best",
+        "--epochs",
+        "1",
+        "--pairs",
+        "100",
+        "--output-dir",
+        str(tmp_path),
+    )
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert "3 members" in train.stdout
+    from kerascmp import data
+
+    _, test = data.generate_pair_sets(100, seed=0)
+    np.save(tmp_path / "pairs.npy", test.pairs)
+    np.save(tmp_path / "labels.npy", test.classes)
+    predict = run_module(
+        "kerascmp.predict",
+        "--model",
+        str(tmp_path / "best"),
+        "--pairs",
+        str(tmp_path / "pairs.npy"),
+        "--labels",
+        str(tmp_path / "labels.npy"),
+        "--json",
+    )
+    assert predict.returncode == 0, predict.stderr[-3000:]
+    summary = json.loads(predict.stdout.strip().splitlines()[-1])
+    exported = json.loads((tmp_path / "best" / "kerascmp.json").read_text())
+    assert summary["error_percent"][COMPARISON] == pytest.approx(
+        exported["errors_percent"][error_key(TEST, COMPARISON)]
+    )
+
+
+def test_the_failure_summary_counts_causes_and_digit_pairs():
+    from kerascmp import cli
+    from kerascmp.failures import summarize_failures
+
+    rounds = [
+        {"variant": "best", "pairs": 100, "test_comparison_failures": [[4, 3, 3, 3], [5, 6, 5, 6]]},
+        {"variant": "best", "pairs": 100, "test_comparison_failures": [[4, 3, 3, 3]]},
+        {"variant": "main", "pairs": 100, "test_comparison_failures": [[0, 9, 9, 0]]},
+    ]
+    summary = summarize_failures(rounds, "best")
+    assert "3 wrong comparisons in 200 test pairs (2 rounds, 1.50 %)" in summary
+    assert "- 2 (67 %) have a misread digit" in summary
+    assert "| 4, 3 | 2 | 3, 3 |" in summary and "| 5, 6 | 1 | 5, 6 |" in summary
+    assert "4 read as 3 (2)" in summary and "9" not in summary.split("Most frequent")[1]
+    with pytest.raises(cli.UsageError, match="no rounds of separate"):
+        summarize_failures(rounds, "separate")
+
+
+def test_a_study_stores_the_pairs_each_round_compared_wrongly(tiny_pairs):
+    from conftest import train_tiny
+    from kerascmp.evaluation import comparison_failures
+
+    result = train_tiny("analytic", tiny_pairs)
+    failures = comparison_failures(result.model, tiny_pairs[1])
+    assert len(failures) == round(result.errors[error_key(TEST, COMPARISON)] * len(tiny_pairs[1]) / 100)
+    truths = {tuple(c) for c in tiny_pairs[1].classes}
+    assert failures and all(tuple(f[:2]) in truths and 0 <= min(f[2:]) <= max(f[2:]) <= 9 for f in failures)
