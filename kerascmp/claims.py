@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats
 
 from kerascmp.outputs import COMPARISON, TEST, error_key
-from kerascmp.variants import REPORT_ROWS
+from kerascmp.variants import BEYOND_ROWS, REPORT_ROWS
 
 ALPHA = 0.05
 METRIC = error_key(TEST, COMPARISON)
@@ -54,15 +54,17 @@ class Verdict:
 
 
 def claims_for(variants: list[str]) -> list[Claim]:
-    """The report's claims whose two variants are stored, then each other variant against main."""
+    """The report's claims whose two variants are stored, then each other variant against the row before
+    it in the beyond-the-report ablation where that is stored, else against main."""
     stored = set(variants)
     claims = [c for c in REPORT_CLAIMS if {c.better, c.baseline} <= stored]
-    if "main" in stored:
-        claims += [
-            Claim(f"{v} beats main", better=v, baseline="main")
-            for v in variants
-            if v not in REPORT_ROWS and v != "main_no_aux"
-        ]
+    for v in variants:
+        if v in REPORT_ROWS:
+            continue
+        before = BEYOND_ROWS[BEYOND_ROWS.index(v) - 1] if v in BEYOND_ROWS[1:] else None
+        baseline = before if before in stored else "main"
+        if baseline in stored:
+            claims.append(Claim(f"{v} beats {baseline}", better=v, baseline=baseline))
     return claims
 
 

@@ -59,4 +59,12 @@ def test_claims_follow_the_variants_stored_and_a_users_variant_meets_main():
     names = [c.name for c in claims.claims_for(["main", "no_sharing", "wide"])]
     assert names == ["weight sharing helps", "wide beats main"]
     assert claims.claims_for(["noise_removal"]) == []
+    # an ablation step is judged against the step before it when that is stored, else against main
+    ablation = claims.claims_for(["main", "analytic", "beyond_bn_dropout", "beyond_repair", "best"])
+    assert [(c.better, c.baseline) for c in ablation] == [
+        ("analytic", "main"),
+        ("beyond_bn_dropout", "analytic"),
+        ("beyond_repair", "main"),
+        ("best", "main"),
+    ]
     assert claims.verdicts(rounds_of([10.0], [12.0])) == []  # one round: nothing to test
