@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO
 from kerascmp import claims, study_report
 from kerascmp.outputs import COMPARISON, DIGIT1, TEST, error_key
-from kerascmp.variants import REPORT_VARIANTS, get_variant
+from kerascmp.variants import REPORT_VARIANTS, get_variant, variant_names
 
 RESULTS = REPO / "results"
 TUNING = REPO / "tuning" / "results"
@@ -116,15 +116,32 @@ def test_tuning_readme_probes_match_their_trials():
             )
 
 
-@pytest.mark.parametrize("variant", REPORT_VARIANTS)
+@pytest.mark.parametrize(
+    "variant",
+    [*REPORT_VARIANTS, *(v for v in variant_names() if get_variant(v).source.startswith("tuning/"))],
+)
 def test_each_default_agrees_with_the_search_it_cites(variant):
     chosen = get_variant(variant)
-    cited = re.match(r"tuning/results/(\w+): .* (\d+\.\d+) ± (\d+\.\d+) %", chosen.source)
-    assert cited, chosen.source
+    assert_cites_its_search(
+        chosen.source, chosen.defaults.learning_rate, chosen.defaults.c_aux, chosen.uses_c_aux
+    )
+
+
+@pytest.mark.parametrize("variant", REPORT_VARIANTS)
+def test_the_report_protocols_values_agree_with_the_searches_they_cite(variant):
+    from kerascmp.defaults import REPORT_GRID_HYPERPARAMETERS
+
+    learning_rate, c_aux, source = REPORT_GRID_HYPERPARAMETERS[variant]
+    assert_cites_its_search(source, learning_rate, c_aux, get_variant(variant).uses_c_aux)
+
+
+def assert_cites_its_search(source: str, learning_rate: float, c_aux: float, uses_c_aux: bool):
+    cited = re.match(r"tuning/results/(\w+): .* (\d+\.\d+) ± (\d+\.\d+) %", source)
+    assert cited, source
     best = best_of(cited.group(1))
-    assert chosen.defaults.learning_rate == best["learning_rate"]
-    if chosen.uses_c_aux:
-        assert chosen.defaults.c_aux == best["c_aux"]
+    assert learning_rate == best["learning_rate"]
+    if uses_c_aux:
+        assert c_aux == best["c_aux"]
     quoted = (float(cited.group(2)), float(cited.group(3)))
     assert quoted == rounded(best["val_comparison_error_mean"], best["val_comparison_error_std"])
 
