@@ -30,7 +30,7 @@ def summarize_failures(rounds: list[dict], variant: str, top: int = 8) -> str:
         f"{variant}: {len(failures)} wrong comparisons in {pairs} test pairs ({len(stored)} rounds, "
         f"{100 * len(failures) / pairs:.2f} %).",
         f"- {len(misread)} ({100 * len(misread) / max(1, len(failures)):.0f} %) have a misread digit; the "
-        f"rest read both digits right but were not confident enough to compare them right.",
+        "rest read both digits right (argmax) but put P(a ≤ b) on the wrong side of 1/2.",
         f"- {close} ({100 * close / max(1, len(failures)):.0f} %) compare digits equal or 1 apart, where one "
         "misread flips the answer.",
         "",
