@@ -42,7 +42,11 @@ DEFAULT_HYPERPARAMETERS: dict[str, tuple[float, float, str]] = {
         0.3,
         "tuning/results/main_adaptive: best of 9 lr x 11 c_aux, 10 rounds, val cmp 11.50 ± 3.12 %",
     ),
-    "no_sharing": (0.1, 0.25, "tuning/results/no_sharing: best of 5 lr at main's c_aux, val 15.50 ± 1.50 %"),
+    "no_sharing": (
+        0.562,
+        0.4,
+        "tuning/results/no_sharing_adaptive: best of 9 lr x 4 c_aux, 10 rounds, val cmp 13.65 ± 2.47 %",
+    ),
     "noise_removal": (
         1.0,
         0.1,
