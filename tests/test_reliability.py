@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, assert_clean_failure, run_module, train_tiny, wait_for
+from kerascmp.defaults import DEFAULT_HYPERPARAMETERS
 from kerascmp.outputs import COMPARISON
 
 TINY = ["--epochs", "2", "--pairs", "100"]
@@ -89,7 +90,9 @@ def test_a_study_refuses_to_mix_rounds_of_other_hyperparameters(tmp_path):
     record["hyperparameters"]["learning_rate"] = 0.316  # as if the default had moved since
     (tmp_path / "rounds.jsonl").write_text(json.dumps(record) + "\n")
     again = run_module("kerascmp.study", *study[:3], "2", *study[4:])
-    assert_clean_failure(again, "other hyperparameters", "learning_rate 0.316 -> 0.1", "--overwrite")
+    learning_rate, _, _ = DEFAULT_HYPERPARAMETERS["main"]
+    moved = f"learning_rate 0.316 -> {learning_rate:g}"
+    assert_clean_failure(again, "other hyperparameters", moved, "--overwrite")
     assert len(rounds_of(tmp_path)) == 1  # nothing trained, nothing mixed
 
 
