@@ -22,11 +22,21 @@ def rows(project_dir: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def trial_points(project_dir: Path) -> list[tuple]:
-    """(lr, c_aux) of every trial KerasTuner saved, completed or not."""
-    points = []
+def saved_trials(project_dir: Path) -> list[dict]:
+    """Every trial.json KerasTuner saved, completed or not."""
+    trials = []
     for path in project_dir.glob("trial_*/trial.json"):
-        trial = json.loads(path.read_text())
+        try:
+            trials.append(json.loads(path.read_text()))
+        except json.JSONDecodeError:  # KerasTuner rewrites trial.json in place: a poll may catch it half-done
+            continue
+    return trials
+
+
+def trial_points(project_dir: Path) -> list[tuple]:
+    """(lr, c_aux, status) of every saved trial."""
+    points = []
+    for trial in saved_trials(project_dir):
         values = trial["hyperparameters"]["values"]
         points.append((values["learning_rate"], values.get("c_aux"), trial["status"]))
     return sorted(points)
@@ -76,7 +86,7 @@ def test_rounds_give_a_std_per_point_from_the_rounds_kept_in_the_trial(tmp_path)
     (row,) = rows(project)
     assert row["c_aux"] == "" and row["rounds"] == "3"
     assert row["val_digit1_error_mean"] == ""  # no digit heads
-    (trial,) = [json.loads(p.read_text()) for p in project.glob("trial_*/trial.json")]
+    (trial,) = saved_trials(project)
     metrics = trial["metrics"]["metrics"]
     per_round = [metrics[f"val_comparison_error_round_{r}"]["observations"][-1]["value"][0] for r in range(3)]
     assert float(row["val_comparison_error_mean"]) == pytest.approx(np.mean(per_round))
@@ -263,8 +273,7 @@ ADAPTIVE = [
 def trials_by_round(project_dir: Path) -> list[tuple]:
     """(lr, first_round, status) of every saved trial."""
     found = []
-    for path in project_dir.glob("trial_*/trial.json"):
-        trial = json.loads(path.read_text())
+    for trial in saved_trials(project_dir):
         values = trial["hyperparameters"]["values"]
         found.append((values["learning_rate"], values.get("first_round", 0), trial["status"]))
     return sorted(found)
