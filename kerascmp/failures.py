@@ -9,10 +9,20 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 from kerascmp import cli
 
 FIELD = "test_comparison_failures"
+
+
+class Failure(NamedTuple):
+    """One wrong comparison as stored (kerascmp.evaluation.comparison_failures): true and read digits."""
+
+    first: int
+    second: int
+    first_read: int
+    second_read: int
 
 
 def summarize_failures(rounds: list[dict], variant: str, top: int = 8) -> str:
@@ -22,10 +32,10 @@ def summarize_failures(rounds: list[dict], variant: str, top: int = 8) -> str:
         raise cli.UsageError(
             f"no rounds of {variant} with stored failures (studies since 2026-12-02 store them)"
         )
-    failures = [f for r in stored for f in r[FIELD]]
+    failures = [Failure(*f) for r in stored for f in r[FIELD]]
     pairs = sum(r["pairs"] for r in stored)
-    misread = [f for f in failures if (f[0], f[1]) != (f[2], f[3])]
-    close = sum(abs(f[0] - f[1]) <= 1 for f in failures)
+    misread = [f for f in failures if (f.first, f.second) != (f.first_read, f.second_read)]
+    close = sum(abs(f.first - f.second) <= 1 for f in failures)
     lines = [
         f"{variant}: {len(failures)} wrong comparisons in {pairs} test pairs ({len(stored)} rounds, "
         f"{100 * len(failures) / pairs:.2f} %).",
@@ -37,12 +47,16 @@ def summarize_failures(rounds: list[dict], variant: str, top: int = 8) -> str:
         "| first, second digit | wrong comparisons | read as (most often) |",
         "|---|---|---|",
     ]
-    by_pair = Counter((f[0], f[1]) for f in failures)
+    by_pair = Counter((f.first, f.second) for f in failures)
     for (a, b), count in by_pair.most_common(top):
-        reads = Counter((f[2], f[3]) for f in failures if (f[0], f[1]) == (a, b)).most_common(1)[0][0]
-        lines.append(f"| {a}, {b} | {count} | {reads[0]}, {reads[1]} |")
+        reads = Counter((f.first_read, f.second_read) for f in failures if (f.first, f.second) == (a, b))
+        (read_a, read_b), _ = reads.most_common(1)[0]
+        lines.append(f"| {a}, {b} | {count} | {read_a}, {read_b} |")
     misread_digits = Counter(
-        (true, read) for f in misread for true, read in ((f[0], f[2]), (f[1], f[3])) if true != read
+        (true, read)
+        for f in misread
+        for true, read in ((f.first, f.first_read), (f.second, f.second_read))
+        if true != read
     )
     shown = ", ".join(f"{t} read as {r} ({n})" for (t, r), n in misread_digits.most_common(6))
     lines += ["", f"Most frequent misreadings: {shown}."]
