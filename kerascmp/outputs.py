@@ -1,4 +1,5 @@
-"""The names that several modules share: model outputs, error keys, learning-curve keys, exported outputs.
+"""The names that several modules share: model outputs, error keys, learning-curve keys, exported outputs,
+pairings.
 
 Every model maps raw pairs to a dict of logits keyed by these output names; training, evaluation, the
 study's tables, the search and the export all read them from here.
@@ -39,3 +40,9 @@ def loss_key(output: str, monitored: bool = False) -> str:
 def probabilities_key(output: str) -> str:
     """An exported digit output: "digit1_probabilities"."""
     return f"{output}_probabilities"
+
+
+# How a job's training pairs are formed each epoch: the fixed pairs reshuffled (the report's protocol);
+# each pair's digits swapped with probability 1/2; or the 2N digits re-paired at random. The last two
+# derive every target from the digit labels, so they need pairs and both digits' labels.
+PAIRINGS = ("fixed", "swap", "repair")

@@ -20,12 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2
-
-# How a job's training pairs are formed each epoch: the fixed pairs reshuffled (the report's protocol);
-# each pair's digits swapped with probability 1/2; or the 2N digits re-paired at random. The last two
-# derive every target from the digit labels, so they need pairs and both digits' labels.
-PAIRINGS = ("fixed", "swap", "repair")
+from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2, PAIRINGS
 
 # Up to 10 steps per execution: one Python round trip per epoch of 1000 pairs (see benchmarks/README.md).
 MAX_STEPS_PER_EXECUTION = 10

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kerascmp import defaults
-from kerascmp.outputs import COMPARISON, DIGIT_OUTPUTS, PAIR_OUTPUTS
+from kerascmp.outputs import COMPARISON, DIGIT_OUTPUTS, PAIR_OUTPUTS, PAIRINGS
 
 if TYPE_CHECKING:
     import keras
@@ -66,7 +66,7 @@ class Variant:
     heads). A `staged` variant trains its digit net first, then its comparator on the frozen digit net;
     its model must hold sub-models named "digit_net" and "comparator" (kerascmp.models builds both).
     `optimizer(learning_rate, total_steps)` returns a fresh Keras optimiser for one run. `pairing` says how
-    each epoch forms its training pairs (kerascmp.packing.PAIRINGS: "fixed", "swap", "repair"). With
+    each epoch forms its training pairs (kerascmp.outputs.PAIRINGS: "fixed", "swap", "repair"). With
     `members` K > 1, a run trains K models from seeds derived from its own and returns their ensemble
     (kerascmp.models.ensemble_model: digit probabilities averaged, compared exactly).
     """
@@ -92,8 +92,8 @@ class Variant:
             )
         if self.staged and not self.has_digit_heads:
             raise ValueError(f"variant {self.name}: staged training needs digit outputs")
-        if self.pairing not in ("fixed", "swap", "repair"):
-            raise ValueError(f"variant {self.name}: pairing must be 'fixed', 'swap' or 'repair'")
+        if self.pairing not in PAIRINGS:
+            raise ValueError(f"variant {self.name}: pairing must be one of {', '.join(PAIRINGS)}")
         if (self.pairing != "fixed" or self.members > 1) and (self.staged or not self.has_digit_heads):
             raise ValueError(
                 f"variant {self.name}: re-pairing and ensembles need joint training with digit heads"
