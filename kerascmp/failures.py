@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kerascmp import cli
-
-FIELD = "test_comparison_failures"
+from kerascmp.outputs import TEST_COMPARISON_FAILURES
 
 
 class Failure(NamedTuple):
@@ -27,12 +26,12 @@ class Failure(NamedTuple):
 
 def summarize_failures(rounds: list[dict], variant: str, top: int = 8) -> str:
     """Markdown: the failures of `variant` over its stored rounds, by cause and by digit pair."""
-    stored = [r for r in rounds if r["variant"] == variant and r.get(FIELD) is not None]
+    stored = [r for r in rounds if r["variant"] == variant and r.get(TEST_COMPARISON_FAILURES) is not None]
     if not stored:
         raise cli.UsageError(
             f"no rounds of {variant} with stored failures (studies since 2026-12-02 store them)"
         )
-    failures = [Failure(*f) for r in stored for f in r[FIELD]]
+    failures = [Failure(*f) for r in stored for f in r[TEST_COMPARISON_FAILURES]]
     pairs = sum(r["pairs"] for r in stored)
     misread = [f for f in failures if (f.first, f.second) != (f.first_read, f.second_read)]
     close = sum(abs(f.first - f.second) <= 1 for f in failures)

@@ -19,6 +19,8 @@ TRAIN, TEST, VALIDATION = "train", "test", "val"
 # The exported signatures' outputs (kerascmp.export, kerascmp.predict).
 P_FIRST_LEQ_SECOND = "p_first_leq_second"
 FIRST_LEQ_SECOND = "first_leq_second"
+# A study round's wrong test comparisons in rounds.jsonl (kerascmp.evaluation.comparison_failures)
+TEST_COMPARISON_FAILURES = "test_comparison_failures"
 
 
 def error_key(split: str, output: str) -> str:

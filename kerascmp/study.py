@@ -21,7 +21,7 @@ import numpy as np
 
 from kerascmp import cli, defaults, files
 from kerascmp.data import max_pairs
-from kerascmp.outputs import COMPARISON, PAIR_OUTPUTS, TEST, error_key
+from kerascmp.outputs import COMPARISON, PAIR_OUTPUTS, TEST, TEST_COMPARISON_FAILURES, error_key
 from kerascmp.variants import REPORT_ROWS, REPORT_VARIANTS
 
 HELD_OUT_EVERY = 5  # epochs between held-out evaluations for the learning curves (cheap, not free)
@@ -228,7 +228,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
                 "pairs": args.pairs,
                 "errors": result.errors,
                 "diverged": result.diverged,
-                "test_comparison_failures": None
+                TEST_COMPARISON_FAILURES: None
                 if result.diverged
                 else comparison_failures(result.model, test),
                 "history": result.history,

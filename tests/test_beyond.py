@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import run_module
-from kerascmp.outputs import COMPARISON, DIGIT1, DIGIT2, TEST, error_key
+from kerascmp.outputs import COMPARISON, DIGIT1, DIGIT2, TEST, TEST_COMPARISON_FAILURES, error_key
 
 
 def test_augmentation_moves_training_images_only_and_keeps_their_shape():
@@ -158,9 +158,9 @@ def test_the_failure_summary_counts_causes_and_digit_pairs():
     from kerascmp.failures import summarize_failures
 
     rounds = [
-        {"variant": "best", "pairs": 100, "test_comparison_failures": [[4, 3, 3, 3], [5, 6, 5, 6]]},
-        {"variant": "best", "pairs": 100, "test_comparison_failures": [[4, 3, 3, 3]]},
-        {"variant": "main", "pairs": 100, "test_comparison_failures": [[0, 9, 9, 0]]},
+        {"variant": "best", "pairs": 100, TEST_COMPARISON_FAILURES: [[4, 3, 3, 3], [5, 6, 5, 6]]},
+        {"variant": "best", "pairs": 100, TEST_COMPARISON_FAILURES: [[4, 3, 3, 3]]},
+        {"variant": "main", "pairs": 100, TEST_COMPARISON_FAILURES: [[0, 9, 9, 0]]},
     ]
     summary = summarize_failures(rounds, "best")
     assert "3 wrong comparisons in 200 test pairs (2 rounds, 1.50 %)" in summary
