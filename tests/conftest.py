@@ -73,3 +73,34 @@ def train_tiny(variant: str, pairs, *, epochs: int = 1, precision: str = "float3
 
     hparams = get_variant(variant).hyperparameters(epochs=epochs, precision=precision)
     return train_runs([RunSpec(variant, 0, hparams, pairs[0], {TEST: pairs[1]})], verbose=False)[0]
+
+
+def assert_predict_matches_training(model_dir: Path, pairs: int, workdir: Path) -> None:
+    """`kerascmp.predict` on the exported model scores the seed-0 test pairs that train scored (train used
+    `--pairs pairs`) with the comparison error train stored in kerascmp.json."""
+    import json
+
+    import numpy as np
+
+    from kerascmp.data import generate_pair_sets
+    from kerascmp.outputs import COMPARISON, TEST, error_key
+
+    _, test = generate_pair_sets(pairs, seed=0)
+    np.save(workdir / "pairs.npy", test.pairs)
+    np.save(workdir / "labels.npy", test.classes)
+    predict = run_module(
+        "kerascmp.predict",
+        "--model",
+        str(model_dir),
+        "--pairs",
+        str(workdir / "pairs.npy"),
+        "--labels",
+        str(workdir / "labels.npy"),
+        "--json",
+    )
+    assert predict.returncode == 0, predict.stderr[-3000:]
+    summary = json.loads(predict.stdout.strip().splitlines()[-1])
+    exported = json.loads((model_dir / "kerascmp.json").read_text())
+    assert summary["error_percent"][COMPARISON] == pytest.approx(
+        exported["errors_percent"][error_key(TEST, COMPARISON)]
+    )

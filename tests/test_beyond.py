@@ -1,11 +1,9 @@
 """Beyond the report: augmentation, swapped and re-paired training pairs, ensembles, and `best` end to end."""
 
-import json
-
 import numpy as np
 import pytest
 
-from conftest import run_module
+from conftest import assert_predict_matches_training, run_module
 from kerascmp.outputs import COMPARISON, DIGIT1, DIGIT2, TEST, TEST_COMPARISON_FAILURES, error_key
 
 
@@ -130,27 +128,7 @@ def test_best_trains_exports_and_predicts_as_one_model(tmp_path):
     )
     assert train.returncode == 0, train.stderr[-3000:]
     assert "3 members" in train.stdout
-    from kerascmp import data
-
-    _, test = data.generate_pair_sets(100, seed=0)
-    np.save(tmp_path / "pairs.npy", test.pairs)
-    np.save(tmp_path / "labels.npy", test.classes)
-    predict = run_module(
-        "kerascmp.predict",
-        "--model",
-        str(tmp_path / "best"),
-        "--pairs",
-        str(tmp_path / "pairs.npy"),
-        "--labels",
-        str(tmp_path / "labels.npy"),
-        "--json",
-    )
-    assert predict.returncode == 0, predict.stderr[-3000:]
-    summary = json.loads(predict.stdout.strip().splitlines()[-1])
-    exported = json.loads((tmp_path / "best" / "kerascmp.json").read_text())
-    assert summary["error_percent"][COMPARISON] == pytest.approx(
-        exported["errors_percent"][error_key(TEST, COMPARISON)]
-    )
+    assert_predict_matches_training(tmp_path / "best", 100, tmp_path)
 
 
 def test_the_failure_summary_counts_causes_and_digit_pairs():

@@ -3,12 +3,11 @@ registration API refuses what it cannot run."""
 
 import json
 
-import numpy as np
 import pytest
 
 import kerascmp
-from conftest import REPO, assert_clean_failure, run_module
-from kerascmp.outputs import COMPARISON, DIGIT1, TEST, error_key
+from conftest import REPO, assert_clean_failure, assert_predict_matches_training, run_module
+from kerascmp.outputs import COMPARISON, DIGIT1
 
 PLUGIN = str(REPO / "examples" / "wide_digit_net.py")
 TINY = ["--epochs", "1", "--pairs", "100"]
@@ -67,28 +66,7 @@ def test_the_example_runs_through_every_command(tmp_path):
     assert search.returncode == 0, search.stderr[-3000:]
     assert "trial 2 of 2" in search.stdout and (tmp_path / "search" / "best.json").exists()
 
-    from kerascmp import data
-
-    _, test = data.generate_pair_sets(100, seed=0)
-    np.save(tmp_path / "pairs.npy", test.pairs)
-    np.save(tmp_path / "labels.npy", test.classes)
-    predict = run_module(
-        "kerascmp.predict",
-        "--model",
-        str(tmp_path / "models" / "wide"),
-        "--pairs",
-        str(tmp_path / "pairs.npy"),
-        "--labels",
-        str(tmp_path / "labels.npy"),
-        "--json",
-    )
-    assert predict.returncode == 0, predict.stderr[-3000:]
-    summary = json.loads(predict.stdout.strip().splitlines()[-1])
-    exported = json.loads((tmp_path / "models" / "wide" / "kerascmp.json").read_text())
-    # train scored the same seed-0 test pairs; the exported model gives the same comparison error
-    assert summary["error_percent"][COMPARISON] == pytest.approx(
-        exported["errors_percent"][error_key(TEST, COMPARISON)]
-    )
+    assert_predict_matches_training(tmp_path / "models" / "wide", 100, tmp_path)
 
 
 def test_a_broken_or_missing_plugin_is_one_line_and_exit_2(tmp_path):
