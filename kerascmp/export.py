@@ -25,6 +25,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from kerascmp.cli import UsageError
 from kerascmp.data import pool_2x2
 from kerascmp.files import atomic_write_json, publish
 from kerascmp.outputs import (
@@ -88,14 +89,44 @@ def export_model(model: keras.Model, directory: str | Path, metadata: dict) -> s
         atomic_write_json(staging / "model" / METADATA_FILE, {**metadata, "packages": package_versions()})
         keras_file = staging / "model.keras"
         _compiled_as_trained(model, metadata).save(keras_file)
-        replaced = _describe_export(directory)
-        if replaced is None and directory.exists():
-            replaced = "an unreadable earlier export"
+        check_export_target(directory)
+        replaced = _describe_export(directory) if directory.exists() else None
         _swap_in(staging / "model", directory)
-        publish(keras_file, directory.with_suffix(".keras"))
+        try:
+            publish(keras_file, directory.with_suffix(".keras"))
+        except BaseException:
+            previous = [p for p in (staging / "model", staging / "model.previous") if p.exists()]
+            if previous:  # the swap left the previous export in staging: put it back
+                _swap_in(previous[0], directory)
+            else:
+                shutil.rmtree(directory, ignore_errors=True)  # there was none: remove the half export
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return replaced
+
+
+def check_export_target(directory: str | Path) -> None:
+    """Refuse, before any training, to replace what a kerascmp export did not write: `directory` must be
+    absent, empty, or an export with its kerascmp.json; `<directory>.keras` absent or a file beside one."""
+    directory = Path(directory)
+    keras_file = directory.with_suffix(".keras")
+    ours = (directory / METADATA_FILE).is_file() and (directory / "saved_model.pb").is_file()
+    if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+        raise UsageError(
+            f"{directory} exists and is not an export directory; move it, or use another --output-dir"
+        )
+    if directory.is_dir() and any(directory.iterdir()) and not ours:
+        raise UsageError(
+            f"{directory}/ holds files that no kerascmp export wrote (no {METADATA_FILE} beside a "
+            "saved_model.pb); nothing was touched: move them, or use another --output-dir"
+        )
+    if keras_file.is_symlink() or keras_file.is_dir():
+        raise UsageError(f"{keras_file} is not a file kerascmp wrote; move it, or use another --output-dir")
+    if keras_file.exists() and not ours:
+        raise UsageError(
+            f"{keras_file} exists with no kerascmp export beside it; move it, or use another --output-dir"
+        )
 
 
 def _swap_in(new: Path, directory: Path) -> None:

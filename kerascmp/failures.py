@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kerascmp import cli
-from kerascmp.outputs import TEST_COMPARISON_FAILURES
+from kerascmp.outputs import ROUNDS_FILE, TEST_COMPARISON_FAILURES
 
 
 class Failure(NamedTuple):
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from kerascmp.study import load_rounds
 
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    path = Path(args.study_dir) / "rounds.jsonl"
+    path = Path(args.study_dir) / ROUNDS_FILE
     if not path.is_file():
         raise cli.UsageError(f"{path}: no such file; pass a study's --output-dir")
     print(summarize_failures(load_rounds(path), args.variant))

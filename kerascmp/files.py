@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import shlex
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -123,6 +124,39 @@ def claim_directory(settings_file: Path, settings: dict, what: str, remedy: str)
             )
     else:
         atomic_write_json(settings_file, settings)
+
+
+def discard_outputs(directory: Path, marker: str, owned: tuple[str, ...], what: str, flag: str) -> list[str]:
+    """`--overwrite`: remove what a `what` wrote in `directory`, and nothing else.
+
+    Only a directory that holds the `what`'s marker file is touched, and in it only the names matching the
+    `owned` globs. A directory without the marker that holds anything (but kerascmp's lock or empty folders)
+    is refused, untouched. Returns the names left in place.
+    """
+    directory = Path(directory)
+    entries = [e for e in directory.iterdir() if e.name != DirectoryLock.FILE_NAME]
+    if not (directory / marker).is_file():
+        foreign = [e.name for e in entries if not (e.is_dir() and not any(e.iterdir()))]
+        if foreign:
+            raise UsageError(
+                f"{flag} {directory} holds no {marker}, so it is not a {what} directory; --overwrite "
+                f"deletes only what a {what} wrote, and nothing was touched (it holds {_few(foreign)})"
+            )
+        return []
+    kept = []
+    for entry in entries:
+        if not any(entry.match(pattern) for pattern in owned):
+            kept.append(entry.name)
+        elif entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    return sorted(kept)
+
+
+def _few(names: list[str], shown: int = 3) -> str:
+    names = sorted(names)
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def atomic_save_figure(fig, path: str | os.PathLike) -> None:

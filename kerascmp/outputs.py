@@ -20,6 +20,7 @@ TRAIN, TEST, VALIDATION = "train", "test", "val"
 P_FIRST_LEQ_SECOND = "p_first_leq_second"
 FIRST_LEQ_SECOND = "first_leq_second"
 # A study round's wrong test comparisons in rounds.jsonl (kerascmp.evaluation.comparison_failures)
+ROUNDS_FILE = "rounds.jsonl"  # a study's rounds, one JSON line each
 TEST_COMPARISON_FAILURES = "test_comparison_failures"
 
 

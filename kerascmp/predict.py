@@ -199,6 +199,17 @@ def print_summary(summary: dict) -> None:
         print(f"  {name} error: {value:.2f} %")
 
 
+def refuse_output_over_inputs(output: Path, args) -> None:
+    """The CSV must never replace what it was computed from: the pairs, the labels, or the model."""
+    for flag, given in (("--pairs", args.pairs), ("--labels", args.labels)):
+        if given and output.exists() and output.samefile(given):
+            raise cli.UsageError(f"--output {output} is the {flag} file; give another path for the CSV")
+    if output.resolve().is_relative_to(Path(args.model).resolve()):
+        raise cli.UsageError(
+            f"--output {output} is inside the model directory {args.model}; write it elsewhere"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if bool(args.images) == bool(args.pairs):
@@ -226,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     labels = check_labels(load_array(args.labels, "labels"), len(pairs)) if args.labels else None
     if args.output:
         files.writable_file(args.output, "--output")
+        refuse_output_over_inputs(Path(args.output), args)
     model = load_model(args.model)
     tally = Tally(labels)
     per_pair = [] if args.json else None

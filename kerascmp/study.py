@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import sys
 import time
 import zlib
@@ -21,9 +20,17 @@ import numpy as np
 
 from kerascmp import cli, defaults, files
 from kerascmp.data import max_pairs
-from kerascmp.outputs import COMPARISON, PAIR_OUTPUTS, TEST, TEST_COMPARISON_FAILURES, error_key
+from kerascmp.outputs import (
+    COMPARISON,
+    PAIR_OUTPUTS,
+    ROUNDS_FILE,
+    TEST,
+    TEST_COMPARISON_FAILURES,
+    error_key,
+)
 from kerascmp.variants import REPORT_ROWS, REPORT_VARIANTS
 
+STUDY_FILE = "study.json"  # the study's settings, and its marker: --overwrite touches no other dir
 HELD_OUT_EVERY = 5  # epochs between held-out evaluations for the learning curves (cheap, not free)
 
 
@@ -124,13 +131,18 @@ def check_hyperparameters(stored: list[dict], name: str, hparams: dict, output_d
             )
 
 
-def check_settings(output_dir: Path, settings: dict, overwrite: bool) -> None:
-    """A directory holds one study: refuse to mix rounds made with other settings."""
-    path = output_dir / "study.json"
-    if overwrite and output_dir.exists():
-        for name in ("rounds.jsonl", "study.json"):
-            (output_dir / name).unlink(missing_ok=True)
-    files.claim_directory(path, settings, "study", "use another --output-dir, or --overwrite to discard it")
+def check_settings(output_dir: Path, settings: dict, overwrite: bool, tensorboard: Path) -> None:
+    """A directory holds one study: refuse to mix rounds made with other settings. `--overwrite` discards
+    only a study's own files (its rounds, settings and, when inside the dir, its TensorBoard runs)."""
+    if overwrite:
+        owned = (STUDY_FILE, ROUNDS_FILE) + (
+            ("tensorboard",) if tensorboard == output_dir / "tensorboard" else ()
+        )
+        files.discard_outputs(output_dir, STUDY_FILE, owned, "study", "--output-dir")
+        tensorboard.mkdir(parents=True, exist_ok=True)
+    files.claim_directory(
+        output_dir / STUDY_FILE, settings, "study", "use another --output-dir, or --overwrite to discard it"
+    )
 
 
 # ---- the run ------------------------------------------------------------------------------------------
@@ -160,10 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord) -> int:
     settings = {"seed": args.seed, "epochs": args.epochs, "pairs": args.pairs, "precision": args.precision}
-    check_settings(output_dir, settings, args.overwrite)
-    if args.overwrite and args.tensorboard == output_dir / "tensorboard":
-        shutil.rmtree(args.tensorboard)
-        args.tensorboard.mkdir()
+    check_settings(output_dir, settings, args.overwrite, args.tensorboard)
 
     from kerascmp import export, study_report, tensorboard_logs
     from kerascmp.data import generate_pair_sets
@@ -171,7 +180,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
     from kerascmp.trainer import Trainer
     from kerascmp.training import RunSpec, summarize, train_runs
 
-    rounds_path = output_dir / "rounds.jsonl"
+    rounds_path = output_dir / ROUNDS_FILE
     stored = load_rounds(rounds_path)
     chosen = {name: hyperparameters_of(name, args) for name in names}
     epochs = " / ".join(sorted({f"{h.epochs} epochs" for h in chosen.values()}, key=len))

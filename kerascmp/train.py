@@ -82,6 +82,10 @@ def parse_args(argv: list[str] | None = None):
         files.writable_directory(args.tensorboard, "--tensorboard")
     cli.load_plugins(args.plugin)
     variant = cli.variant_named(args.variant)
+    if not args.no_export:
+        from kerascmp.export import check_export_target
+
+        check_export_target(Path(args.output_dir) / variant.name)
     if args.c_aux is not None and not variant.uses_c_aux:
         print(f"note: --c-aux has no effect on {args.variant} (its loss has no auxiliary digit terms)")
     return args

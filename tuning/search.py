@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,20 @@ LEARNING_RATE_PRESETS = {
     "wide": [0.0001, 0.000562, 0.00316, 0.0178, 0.1, 0.178, 0.316, 0.562, 1.0],
 }
 DEFAULT_C_AUX = [round(0.05 * i, 2) for i in range(11)]  # 0, 0.05, ..., 0.5
-SETTINGS_FILE = "search.json"
+SETTINGS_FILE = "search.json"  # the marker: a directory without it holds no search
+# What a search writes in its project dir (KerasTuner's files, then tuning.report's): all --overwrite removes.
+SEARCH_OUTPUTS = (
+    SETTINGS_FILE,
+    "oracle.json",
+    "tuner*.json",
+    "trial_*",
+    "best.json",
+    "trials.csv",
+    "figure2.png",
+    "figure3.png",
+    "tensorboard",
+    "commands.jsonl",
+)
 
 
 def learning_rates(text: str) -> list[float]:
@@ -205,11 +217,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args, argv: list[str], settings, role: str, command: files.CommandRecord) -> int:
     if args.overwrite:
-        for child in args.project_dir.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child)
-            elif child.name != files.DirectoryLock.FILE_NAME:
-                child.unlink()
+        kept = files.discard_outputs(
+            args.project_dir, SETTINGS_FILE, SEARCH_OUTPUTS, "search", "--project-dir"
+        )
+        if kept:
+            print(f"note: --overwrite kept what the search did not write: {', '.join(kept)}")
     files.claim_directory(
         args.project_dir / SETTINGS_FILE,
         describe(settings),
