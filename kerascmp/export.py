@@ -99,7 +99,7 @@ def export_model(model: keras.Model, directory: str | Path, metadata: dict) -> s
             if previous:  # the swap left the previous export in staging: put it back
                 _swap_in(previous[0], directory)
             else:
-                shutil.rmtree(directory, ignore_errors=True)  # there was none: remove the half export
+                shutil.rmtree(directory, ignore_errors=True)  # none before: no SavedModel without .keras
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -83,6 +83,8 @@ class CommandRecord:
     """One command as it started: what was run, when, at which code version; appended to a results
     directory's commands.jsonl with its wall time when it ends."""
 
+    FILE_NAME = "commands.jsonl"
+
     module: str
     argv: tuple[str, ...]
     started: float
@@ -94,7 +96,7 @@ class CommandRecord:
 
     def append_to(self, directory: Path) -> None:
         append_json_line(
-            directory / "commands.jsonl",
+            directory / self.FILE_NAME,
             {
                 "command": shlex.join(["python", "-m", self.module, *self.argv]),
                 "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

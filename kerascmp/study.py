@@ -31,6 +31,7 @@ from kerascmp.outputs import (
 from kerascmp.variants import REPORT_ROWS, REPORT_VARIANTS
 
 STUDY_FILE = "study.json"  # the study's settings, and its marker: --overwrite touches no other dir
+TENSORBOARD_DIR = "tensorboard"  # the default --tensorboard, inside the study dir
 HELD_OUT_EVERY = 5  # epochs between held-out evaluations for the learning curves (cheap, not free)
 
 
@@ -135,9 +136,8 @@ def check_settings(output_dir: Path, settings: dict, overwrite: bool, tensorboar
     """A directory holds one study: refuse to mix rounds made with other settings. `--overwrite` discards
     only a study's own files (its rounds, settings and, when inside the dir, its TensorBoard runs)."""
     if overwrite:
-        owned = (STUDY_FILE, ROUNDS_FILE) + (
-            ("tensorboard",) if tensorboard == output_dir / "tensorboard" else ()
-        )
+        inside = tensorboard == output_dir / TENSORBOARD_DIR
+        owned = (STUDY_FILE, ROUNDS_FILE, *((TENSORBOARD_DIR,) if inside else ()))
         files.discard_outputs(output_dir, STUDY_FILE, owned, "study", "--output-dir")
         tensorboard.mkdir(parents=True, exist_ok=True)
     files.claim_directory(
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     cli.check_seeds(args.seed, args.rounds)  # round r's pairs come from seed + r
     output_dir = files.writable_directory(args.output_dir, "--output-dir")
     args.tensorboard = files.writable_directory(
-        args.tensorboard or output_dir / "tensorboard", "--tensorboard"
+        args.tensorboard or output_dir / TENSORBOARD_DIR, "--tensorboard"
     )
     lock = files.DirectoryLock(output_dir, "study", "--output-dir")  # one study per directory at a time
     try:

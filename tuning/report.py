@@ -15,6 +15,8 @@ from kerascmp.files import atomic_save_figure, atomic_write_json, atomic_write_t
 from kerascmp.outputs import COMPARISON, DIGIT1, PAIR_OUTPUTS, curve_key
 
 ERRORS = (COMPARISON, *PAIR_OUTPUTS[:2])  # the objective first
+TRIALS_CSV, BEST_JSON, FIGURE2, FIGURE3 = "trials.csv", "best.json", "figure2.png", "figure3.png"
+REPORT_FILES = (TRIALS_CSV, BEST_JSON, FIGURE2, FIGURE3)  # what write_outputs writes in the project dir
 ROUND_METRIC = re.compile(r"(.+)_round_(\d+)")
 
 
@@ -163,13 +165,11 @@ def _figure(points: list[dict], error: str, path: Path, title: str, ylabel: str)
 def write_outputs(project_dir: Path, settings: dict) -> dict | None:
     """Rewrite every output from the trials saved so far; returns the best point."""
     points = completed_points(project_dir)
-    atomic_write_text(project_dir / "trials.csv", trials_csv(points))
+    atomic_write_text(project_dir / TRIALS_CSV, trials_csv(points))
     best = best_point(points)
     if best is None:
         return None
-    atomic_write_json(
-        project_dir / "best.json", {"best": best, "points_done": len(points), "search": settings}
-    )
+    atomic_write_json(project_dir / BEST_JSON, {"best": best, "points_done": len(points), "search": settings})
     rounds = sorted({p["rounds"] for p in points})
     contenders = sum(p["rounds"] == rounds[-1] for p in points)
     what = (
@@ -181,7 +181,7 @@ def write_outputs(project_dir: Path, settings: dict) -> dict | None:
     _figure(
         points,
         COMPARISON,
-        project_dir / "figure2.png",
+        project_dir / FIGURE2,
         f"Validation comparison error{per_c_aux}\n({what})",
         "validation comparison error (%)",
     )
@@ -189,7 +189,7 @@ def write_outputs(project_dir: Path, settings: dict) -> dict | None:
         _figure(
             points,
             DIGIT1,
-            project_dir / "figure3.png",
+            project_dir / FIGURE3,
             f"Validation digit-1 error at figure 2's points\n({what})",
             "validation digit-1 error (%)",
         )

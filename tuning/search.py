@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kerascmp import cli, defaults, files
 from kerascmp.data import max_pairs
+from tuning.report import BEST_ERROR, REPORT_FILES, write_outputs, write_tensorboard
 
 # Learning-rate grids by name; a comma list works too. The report's grid stops at 0.1, where most variants
 # had their best rate (tuning/results/README.md), so the default goes on to 1.0, the edge of stability.
@@ -25,18 +26,16 @@ LEARNING_RATE_PRESETS = {
 }
 DEFAULT_C_AUX = [round(0.05 * i, 2) for i in range(11)]  # 0, 0.05, ..., 0.5
 SETTINGS_FILE = "search.json"  # the marker: a directory without it holds no search
-# What a search writes in its project dir (KerasTuner's files, then tuning.report's): all --overwrite removes.
+TENSORBOARD_DIR = "tensorboard"  # the HParams runs, inside the project dir
+# What a search writes in its project dir (KerasTuner's files, then its own): all --overwrite removes.
 SEARCH_OUTPUTS = (
-    SETTINGS_FILE,
     "oracle.json",
     "tuner*.json",
     "trial_*",
-    "best.json",
-    "trials.csv",
-    "figure2.png",
-    "figure3.png",
-    "tensorboard",
-    "commands.jsonl",
+    SETTINGS_FILE,
+    *REPORT_FILES,
+    TENSORBOARD_DIR,
+    files.CommandRecord.FILE_NAME,
 )
 
 
@@ -146,7 +145,6 @@ def make_tuner(settings, project_dir: Path, verbose: bool):
 
     from tuning.hypermodel import OBJECTIVE, ComparisonHyperModel
     from tuning.oracle import FIRST_ROUND, ResumableGridOracle, grid_of, points_of
-    from tuning.report import BEST_ERROR, write_outputs, write_tensorboard
 
     described = describe(settings)
 
@@ -174,7 +172,7 @@ def make_tuner(settings, project_dir: Path, verbose: bool):
             print(f"{what} x {settings.epochs} epochs", flush=True)
             model = self.hypermodel.build(hp)
             metrics = self.hypermodel.fit(hp, model, verbose=verbose)
-            write_tensorboard(project_dir / "tensorboard", trial.trial_id, dict(hp.values), metrics, grid)
+            write_tensorboard(project_dir / TENSORBOARD_DIR, trial.trial_id, dict(hp.values), metrics, grid)
             return metrics
 
         def on_trial_end(self, trial):
@@ -234,8 +232,6 @@ def _run(args, argv: list[str], settings, role: str, command: files.CommandRecor
         code = launch(argv, args.workers)
         command.append_to(args.project_dir)
         return code
-
-    from tuning.report import BEST_ERROR, write_outputs
 
     tuner = make_tuner(settings, args.project_dir, args.verbose)
     tuner.search()
