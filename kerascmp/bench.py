@@ -122,7 +122,9 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument(
         "--repeats", type=cli.positive_int, help="alternating baseline/kerascmp pairs (default 5)"
     )
-    parser.add_argument("--epochs", type=cli.positive_int, help="epochs per timed run (default 50)")
+    parser.add_argument(
+        "--epochs", type=cli.bounded_int(defaults.MAX_EPOCHS), help="epochs per timed run (default 50)"
+    )
     parser.add_argument(
         "--output-dir",
         help="where results.json and results.md go "
@@ -130,7 +132,9 @@ def build_parser() -> cli.ArgumentParser:
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS, default=None)
     parser.add_argument("--seed", type=cli.non_negative_int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--rounds", type=cli.positive_int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--rounds", type=cli.bounded_int(defaults.MAX_ROUNDS), default=1, help=argparse.SUPPRESS
+    )
     return parser
 
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import importlib.abc
+import importlib.util
 import math
 import os
+import re
+import signal
 import sys
+import tempfile
+import threading
 from collections.abc import Callable
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3  # training ran, but a run's weights or outputs became NaN or infinite
 EXIT_INTERRUPTED = 130
+EXIT_STORAGE = 4  # a result could not be written (disk full, read-only file system); what was kept is said
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
 MAX_SEED = 2**32 - 1  # NumPy's and Keras's global seeds must fit in 32 bits
 
 
@@ -22,13 +31,88 @@ def prepare_tensorflow() -> None:
     op on all cores (benchmarks/README.md). TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, if set, win.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())
     if "TF_NUM_INTRAOP_THREADS" not in os.environ and "TF_NUM_INTEROP_THREADS" not in os.environ:
         os.environ["TF_NUM_INTEROP_THREADS"] = "2"
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(max(1, (os.cpu_count() or 2) // 2))
 
 
+# What TensorFlow 2.21 writes to file descriptor 2 while it is imported, before TF_CPP_MIN_LOG_LEVEL
+# applies (absl's log is not initialised yet): the same two lines on every command.
+_START_UP_BANNERS = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|I\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on\..*"
+)
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Imports TensorFlow, whenever that first happens, with its start-up banners filtered out of stderr;
+    anything else it writes there is passed on."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once, and the real finders do the finding
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def quiet_exec_module(module):
+            sys.stderr.flush()
+            saved = os.dup(2)
+            with tempfile.TemporaryFile() as captured:
+                os.dup2(captured.fileno(), 2)
+                try:
+                    exec_module(module)
+                finally:
+                    os.dup2(saved, 2)
+                    os.close(saved)
+                    captured.seek(0)
+                    for line in captured.read().decode(errors="replace").splitlines():
+                        if not _START_UP_BANNERS.fullmatch(line):
+                            print(line, file=sys.stderr)
+
+        spec.loader.exec_module = quiet_exec_module
+        return spec
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so that cleanup (`finally`, temporary files) runs."""
+
+
+class _SigtermHandler:
+    """Turns SIGTERM into `Terminated`, and remembers it: Python drops an exception raised inside a
+    `__del__` or a library may wrap it, and the command must still end as terminated."""
+
+    def __init__(self):
+        self.received = False
+        if threading.current_thread() is threading.main_thread():  # where Python can take signals
+            signal.signal(signal.SIGTERM, self._raise)
+
+    def _raise(self, signum, frame):
+        self.received = True
+        if frame is None or frame.f_code.co_name != "__del__":  # Python would print and drop it there
+            raise Terminated()
+
+
+def printable(text) -> str:
+    """`text` safe for a terminal: control characters (escape codes from a tampered file or a strange
+    path) shown as escapes, not obeyed."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in str(text))
+
+
 class UsageError(Exception):
     """A bad input from the user: reported as one line, exit code 2."""
+
+
+class StorageError(Exception):
+    """A result that could not be written (disk full, read-only): one line saying what was kept, exit 4."""
+
+
+# What a full or read-only disk raises; any command that meets one says so in one line.
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -43,7 +127,11 @@ def _number(kind: Callable, what: str, ok: Callable[[float], bool]) -> Callable[
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+            try:
+                float(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {what}") from None
         if isinstance(value, float) and not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number, {what}")
         if not ok(value):
@@ -54,6 +142,12 @@ def _number(kind: Callable, what: str, ok: Callable[[float], bool]) -> Callable[
 
 
 positive_int = _number(int, "an integer >= 1", lambda v: v >= 1)
+
+
+def bounded_int(high: int) -> Callable[[str], int]:
+    return _number(int, f"an integer from 1 to {high:,}", lambda v: 1 <= v <= high)
+
+
 non_negative_int = _number(int, "an integer >= 0", lambda v: v >= 0)
 positive_float = _number(float, "a number > 0", lambda v: v > 0)
 c_aux_value = _number(float, "in [0, 0.5]", lambda v: 0 <= v <= 0.5)
@@ -144,19 +238,48 @@ def run_main(
     main: Callable[[list[str] | None], int | None], argv: list[str] | None = None, resumable: bool = False
 ) -> None:
     """Run an entry point; expected failures end as one line on stderr and a non-zero exit."""
-    from kerascmp.data import DataError
-
     prepare_tensorflow()
+    sigterm = _SigtermHandler()
     try:
         code = main(argv)
-    except (UsageError, DataError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        code = EXIT_USAGE
-    except KeyboardInterrupt:
+    except SystemExit:
+        raise
+    except BaseException as err:
+        code = _exit_code(err, resumable, sigterm.received)
+    else:
+        if sigterm.received:  # raised where Python dropped it: the work went on, but was asked to stop
+            code = _stopped(True, resumable)
+    sys.exit(code or 0)
+
+
+def _exit_code(err: BaseException, resumable: bool, terminated: bool) -> int:
+    """One line on stderr for an expected failure, and its exit code; anything else is raised on."""
+    from kerascmp.data import DataError
+    from kerascmp.variants import VariantError
+
+    if terminated or isinstance(err, (KeyboardInterrupt, Terminated)):
+        return _stopped(terminated or isinstance(err, Terminated), resumable)
+    if isinstance(err, (UsageError, DataError, VariantError)):
+        print(f"error: {printable(err)}", file=sys.stderr)
+        return EXIT_USAGE
+    if isinstance(err, StorageError):
+        print(f"error: {printable(err)}", file=sys.stderr)
+        return EXIT_STORAGE
+    if isinstance(err, OSError) and err.errno in STORAGE_ERRNOS:
         print(
-            "interrupted; what finished is saved"
-            + ("; rerun the same command to resume" if resumable else ""),
+            f"error: cannot write {printable(err.filename or 'a result')} ({err.strerror}); what finished "
+            "before is saved" + ("; free space and rerun the same command to resume" if resumable else ""),
             file=sys.stderr,
         )
-        code = EXIT_INTERRUPTED
-    sys.exit(code or 0)
+        return EXIT_STORAGE
+    raise err
+
+
+def _stopped(terminated: bool, resumable: bool) -> int:
+    print(
+        ("terminated (SIGTERM)" if terminated else "interrupted")
+        + "; what finished is saved"
+        + ("; rerun the same command to resume" if resumable else ""),
+        file=sys.stderr,
+    )
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED

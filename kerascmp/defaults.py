@@ -8,6 +8,11 @@ from __future__ import annotations
 
 EPOCHS = 50
 BATCH_SIZE = 100
+# Bounds on what a user can ask for: far beyond any sensible run, and refused in one line before a huge
+# number can exhaust memory or overflow (RELIABILITY.md).
+MAX_EPOCHS = 10_000
+MAX_BATCH_SIZE = 60_000  # MNIST-train's images: no batch can be larger
+MAX_ROUNDS = 1_000
 PAIRS = 1000
 
 # variant: (learning_rate, c_aux, source), each chosen on validation pairs only (mean validation comparison

@@ -25,7 +25,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from kerascmp.cli import UsageError
+from kerascmp.cli import UsageError, printable
 from kerascmp.data import pool_2x2
 from kerascmp.files import atomic_write_json, publish
 from kerascmp.outputs import (
@@ -151,7 +151,10 @@ def _swap_in(new: Path, directory: Path) -> None:
 def _describe_export(directory: Path) -> str | None:
     try:
         meta = json.loads((directory / METADATA_FILE).read_text())
-        return f"{meta['variant']} (seed {meta['seed']}, lr {meta['hyperparameters']['learning_rate']:g})"
+        described = (
+            f"{meta['variant']} (seed {meta['seed']}, lr {meta['hyperparameters']['learning_rate']:g})"
+        )
+        return printable(described)  # the file may have been edited: no escape codes reach the terminal
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

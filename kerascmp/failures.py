@@ -70,13 +70,13 @@ def build_parser() -> cli.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kerascmp.study import load_rounds
+    from kerascmp import rounds
 
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     path = Path(args.study_dir) / ROUNDS_FILE
     if not path.is_file():
         raise cli.UsageError(f"{path}: no such file; pass a study's --output-dir")
-    print(summarize_failures(load_rounds(path), args.variant))
+    print(summarize_failures(rounds.load(path), args.variant))
     return 0
 
 

@@ -78,6 +78,26 @@ def code_version() -> dict:
         return {"commit": None, "uncommitted_changes": None}
 
 
+def tracked_by_git(path: Path) -> bool:
+    """Whether `path` is a file committed to the git repository it lies in (published results)."""
+    import subprocess
+
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        return (
+            subprocess.run(
+                ["git", "-C", str(path.parent), "ls-files", "--error-unmatch", path.name],
+                capture_output=True,
+                timeout=10,
+            ).returncode
+            == 0
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 @dataclass(frozen=True)
 class CommandRecord:
     """One command as it started: what was run, when, at which code version; appended to a results
@@ -227,6 +247,10 @@ class DirectoryLock:
         self._file.truncate()
         self._file.write(f"pid {os.getpid()}")
         self._file.flush()
+
+    def fileno(self) -> int:
+        """The locked file: a child process that inherits it holds the lock until it exits too."""
+        return self._file.fileno()
 
     def release(self) -> None:
         if not self._file.closed:

@@ -4,7 +4,6 @@ what is wrong. Arrays are read and checked in chunks, so memory stays flat whate
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
@@ -12,6 +11,8 @@ from kerascmp import cli
 
 CHUNK = 1024  # pairs per chunk when scanning or predicting an array: flat memory, still fast
 BLANK_RANGE = 10  # an image whose pixels all lie within this range holds no digit
+MAX_IMAGE_BYTES = 20 * 2**20  # a digit image is a few KB; a larger file is refused before it is read
+MAX_IMAGE_PIXELS = 4096 * 4096  # checked in the header, before decoding allocates them
 
 
 # ---- images -------------------------------------------------------------------------------------------
@@ -22,15 +23,16 @@ def read_image(path: str, invert: str | bool = "auto") -> tuple[np.ndarray, list
     import tensorflow as tf
 
     notes = []
+    encoded = _read_bounded(path)
+    frames = _check_header(path, encoded)
+    if frames > 1:
+        notes.append(f"{path}: an animated GIF of {frames} frames; its first frame is read")
     try:
-        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False).numpy()
+        image = tf.io.decode_image(encoded, expand_animations=False).numpy()
     except Exception as err:
-        reason = (
-            "not found"
-            if not Path(path).exists()
-            else f"not a readable PNG, JPEG, BMP or GIF ({type(err).__name__})"
-        )
-        raise cli.UsageError(f"image {path}: {reason}") from None
+        raise cli.UsageError(
+            f"image {path}: not a readable PNG, JPEG, BMP or GIF ({type(err).__name__})"
+        ) from None
     image = image.astype(np.float32)
     if image.shape[-1] in (2, 4):
         colour, alpha = image[..., :-1], image[..., -1]
@@ -55,6 +57,45 @@ def read_image(path: str, invert: str | bool = "auto") -> tuple[np.ndarray, list
         pixels = 255 - pixels
         notes.append(f"{path}: dark digit on light background, inverted (--no-invert to keep it)")
     return pixels, notes
+
+
+def _read_bounded(path: str) -> bytes:
+    """The file's bytes, refused past MAX_IMAGE_BYTES without reading further (/dev/zero never ends)."""
+    try:
+        with open(path, "rb") as f:
+            encoded = f.read(MAX_IMAGE_BYTES + 1)
+    except FileNotFoundError:
+        raise cli.UsageError(f"image {path}: not found") from None
+    except IsADirectoryError:
+        raise cli.UsageError(f"image {path}: is a directory, not an image file") from None
+    except OSError as err:
+        raise cli.UsageError(f"image {path}: cannot be read ({err.strerror})") from None
+    if len(encoded) > MAX_IMAGE_BYTES:
+        raise cli.UsageError(
+            f"image {path}: larger than {MAX_IMAGE_BYTES // 2**20} MB; a digit image is a few KB"
+        )
+    return encoded
+
+
+def _check_header(path: str, encoded: bytes) -> int:
+    """Refuse an image of more than MAX_IMAGE_PIXELS from its header, before decoding allocates them; the
+    number of frames (an animated GIF has several)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(encoded)) as header:  # reads the header only
+            width, height = header.size
+            frames = getattr(header, "n_frames", 1)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return 1  # TensorFlow's decoder says what is wrong
+    if width * height > MAX_IMAGE_PIXELS:
+        raise cli.UsageError(
+            f"image {path}: {width}x{height} pixels, more than {MAX_IMAGE_PIXELS:,}; "
+            "crop or shrink it to the digit (28x28 is MNIST's size)"
+        )
+    return frames
 
 
 def _looks_dark_on_light(pixels: np.ndarray) -> bool:

@@ -225,3 +225,22 @@ def digit_nets(model: keras.Model) -> list[keras.Model]:
 
 def comparator_of(model: keras.Model) -> keras.Model:
     return model.get_layer("comparator")
+
+
+def architecture_fingerprint(model: keras.Model) -> dict:
+    """What identifies an architecture whatever its layers are named: its parameter count and a hash of
+    every layer's class and configuration (names left out: Keras numbers unnamed layers per process)."""
+    import hashlib
+    import json
+
+    def described(layer: layers.Layer) -> list:
+        if isinstance(layer, keras.Model):  # a sub-model: its layers, in order
+            return [type(layer).__name__, [described(inner) for inner in layer.layers]]
+        try:
+            config = {k: v for k, v in layer.get_config().items() if k != "name"}
+        except NotImplementedError:  # a user's layer without get_config: its class and weights say enough
+            config = {}
+        return [type(layer).__name__, config, [list(w.shape) for w in layer.weights]]
+
+    text = json.dumps(described(model), sort_keys=True, default=str)
+    return {"parameters": int(model.count_params()), "sha256": hashlib.sha256(text.encode()).hexdigest()[:16]}

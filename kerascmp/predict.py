@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,7 +27,11 @@ from kerascmp.outputs import (
     probabilities_key,
 )
 
-SIGNATURES = ("serving_default", "from_mnist")
+SIGNATURE_INPUTS = {  # kerascmp.export's signatures: each takes one batch of pairs
+    "serving_default": ((None, 2, 14, 14), "float32"),
+    "from_mnist": ((None, 2, 28, 28), "uint8"),
+}
+SIGNATURES = tuple(SIGNATURE_INPUTS)
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -67,6 +72,22 @@ def load_model(directory: str):
             f"{directory} lacks the kerascmp signature(s) {', '.join(missing)}; "
             "re-export it with python -m kerascmp.train"
         )
+    for name, (shape, dtype) in SIGNATURE_INPUTS.items():
+        signature = model.signatures[name]
+        _, inputs = signature.structured_input_signature
+        spec = inputs.get("pairs")
+        if len(inputs) != 1 or spec is None or tuple(spec.shape) != shape or spec.dtype.name != dtype:
+            found = ", ".join(f"{k} {tuple(v.shape)} {v.dtype.name}" for k, v in inputs.items())
+            raise cli.UsageError(
+                f"{directory}: signature {name} takes {found or 'nothing'}, not kerascmp's pairs "
+                f"{shape} {dtype}; it is not a kerascmp export"
+            )
+        absent = {P_FIRST_LEQ_SECOND, FIRST_LEQ_SECOND} - set(signature.structured_outputs)
+        if absent:
+            raise cli.UsageError(
+                f"{directory}: signature {name} has no {', '.join(sorted(absent))} output; it is not a "
+                "kerascmp export"
+            )
     return model
 
 
@@ -186,8 +207,8 @@ def print_pair(report: dict) -> None:
         else:
             print(f"{side}: (this model has no digit heads)")
     p = report[P_FIRST_LEQ_SECOND]
-    verdict = ("A ≤ B", p) if report[FIRST_LEQ_SECOND] else ("A > B", 1 - p)
-    print(f"verdict: {verdict[0]} (p = {verdict[1]:.3f})")
+    verdict = "A ≤ B" if report[FIRST_LEQ_SECOND] else "A > B"
+    print(f"verdict: {verdict} (P(A ≤ B) = {p:.3f})")  # the JSON's p_first_leq_second, whichever the verdict
 
 
 def print_summary(summary: dict) -> None:
@@ -240,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         refuse_output_over_inputs(Path(args.output), args)
     model = load_model(args.model)
     tally = Tally(labels)
-    per_pair = [] if args.json else None
+    if args.json:  # one JSON object on one line, its per-pair list streamed: memory stays flat
+        sys.stdout.write('{"per_pair": [')
     with CsvRows(args.output) as csv_rows:
         for start, chunk in chunks(pairs):
             outputs = checked(run_model(model, chunk), start)
@@ -250,11 +272,11 @@ def main(argv: list[str] | None = None) -> int:
                 if labels is not None:
                     row["label_A"], row["label_B"] = (int(c) for c in labels[start + i])
                 csv_rows.write(row)
-                if per_pair is not None:
-                    per_pair.append(row)
+                if args.json:
+                    sys.stdout.write(("" if start + i == 0 else ", ") + json.dumps(row))
     summary = tally.summary()
     if args.json:
-        print(json.dumps({**summary, "per_pair": per_pair}))
+        print("], " + json.dumps(summary)[1:])
     else:
         print_summary(summary)
     if args.output:

@@ -10,7 +10,6 @@ Outputs: rounds.jsonl, study.json, table.csv, table.md, learning_curves.png, com
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 import zlib
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascmp import cli, defaults, files
+from kerascmp import cli, defaults, files, rounds
 from kerascmp.data import max_pairs
 from kerascmp.outputs import (
     COMPARISON,
@@ -28,6 +27,7 @@ from kerascmp.outputs import (
     TEST_COMPARISON_FAILURES,
     error_key,
 )
+from kerascmp.rounds import ARCHITECTURE
 from kerascmp.variants import REPORT_ROWS, REPORT_VARIANTS
 
 STUDY_FILE = "study.json"  # the study's settings, and its marker: --overwrite touches no other dir
@@ -68,11 +68,11 @@ def hyperparameters_of(name: str, args):
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m kerascmp.study", description=__doc__.splitlines()[0])
     cli.add_variant_arguments(parser, several=True)
-    parser.add_argument("--rounds", type=cli.positive_int, default=10)
+    parser.add_argument("--rounds", type=cli.bounded_int(defaults.MAX_ROUNDS), default=10)
     parser.add_argument("--seed", type=cli.non_negative_int, default=0)
     parser.add_argument(
         "--epochs",
-        type=cli.positive_int,
+        type=cli.bounded_int(defaults.MAX_EPOCHS),
         help="for every variant (default: each variant's; the report's: 50)",
     )
     parser.add_argument(
@@ -98,51 +98,64 @@ def build_parser() -> cli.ArgumentParser:
 # ---- storage ------------------------------------------------------------------------------------------
 
 
-def load_rounds(path: Path) -> list[dict]:
-    """Stored rounds; a line cut short by a kill is dropped (and the file repaired before appending)."""
-    if not path.exists():
-        return []
-    records, damaged = [], 0
-    for line in path.read_text(errors="replace").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            damaged += 1
-    if damaged:
-        print(
-            f"note: {damaged} damaged line(s) in {path} dropped (cut short by a kill?); "
-            "their rounds are trained again"
+def _mismatches(record: dict, settings: dict, hparams: dict | None, fingerprint: dict | None) -> str:
+    """How a stored round differs from what this study would train for it ("" when alike)."""
+    stored = record["hyperparameters"]
+    expected = {"pairs": (record["pairs"], settings["pairs"])}
+    expected["data seed"] = (record["data_seed"], settings["seed"] + record["round"])
+    expected["precision"] = (stored.get("precision"), settings["precision"])
+    if settings["epochs"] is not None:
+        expected["epochs"] = (stored.get("epochs"), settings["epochs"])
+    if hparams is not None:
+        expected.update({key: (stored.get(key), value) for key, value in hparams.items()})
+    if fingerprint is not None and record.get(ARCHITECTURE, fingerprint) != fingerprint:
+        expected["architecture"] = (
+            f"{record[ARCHITECTURE].get('parameters')} parameters {record[ARCHITECTURE].get('sha256')}",
+            f"{fingerprint['parameters']} parameters {fingerprint['sha256']}",
         )
-        files.atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in records))
-    return records
+    return ", ".join(f"{key} {old} -> {new}" for key, (old, new) in expected.items() if old != new)
 
 
-def check_hyperparameters(stored: list[dict], name: str, hparams: dict, output_dir: Path) -> None:
-    """Rounds of one variant are averaged together, so they must all have been trained alike."""
+def remedy(output_dir: Path, stored: list[dict]) -> str:
+    """What to do about a refused directory, and what --overwrite would delete there."""
+    if files.tracked_by_git(output_dir / ROUNDS_FILE):
+        return (
+            f"use another --output-dir: {output_dir} holds the repository's committed results "
+            f"({len(stored)} rounds), which --overwrite would delete"
+        )
+    return f"use another --output-dir, or --overwrite to delete its {len(stored)} stored round(s)"
+
+
+def check_rounds(stored: list[dict], settings: dict, chosen: dict, fingerprints: dict, output_dir: Path):
+    """Rounds are averaged together, so every stored one must have been made as this study would make it:
+    checked against each round's own record, not against study.json, which can go missing."""
     for record in stored:
-        if record["variant"] == name and record["hyperparameters"] != hparams:
-            changed = ", ".join(
-                f"{key} {record['hyperparameters'].get(key)} -> {value}"
-                for key, value in hparams.items()
-                if record["hyperparameters"].get(key) != value
-            )
+        name = record["variant"]
+        changed = _mismatches(record, settings, chosen.get(name), fingerprints.get(name))
+        if changed:
+            what = "another definition of " + name if "architecture" in changed else "other settings"
             raise cli.UsageError(
-                f"{output_dir} holds {name} rounds trained with other hyperparameters ({changed}); "
-                "use another --output-dir, or --overwrite to discard the stored rounds"
+                f"{output_dir} holds {name} rounds made with {what} (round {record['round'] + 1}: "
+                f"{changed}); {remedy(output_dir, stored)}"
             )
 
 
-def check_settings(output_dir: Path, settings: dict, overwrite: bool, tensorboard: Path) -> None:
-    """A directory holds one study: refuse to mix rounds made with other settings. `--overwrite` discards
-    only a study's own files (its rounds, settings and, when inside the dir, its TensorBoard runs)."""
-    if overwrite:
-        inside = tensorboard == output_dir / TENSORBOARD_DIR
-        owned = (STUDY_FILE, ROUNDS_FILE, *((TENSORBOARD_DIR,) if inside else ()))
-        files.discard_outputs(output_dir, STUDY_FILE, owned, "study", "--output-dir")
-        tensorboard.mkdir(parents=True, exist_ok=True)
-    files.claim_directory(
-        output_dir / STUDY_FILE, settings, "study", "use another --output-dir, or --overwrite to discard it"
-    )
+def discard_study(output_dir: Path, tensorboard: Path) -> None:
+    """`--overwrite` discards only a study's own files: its rounds, settings and TensorBoard runs (the
+    whole default log dir inside the study's dir; elsewhere, only the runs marked as this study's)."""
+    from kerascmp import tensorboard_logs
+
+    inside = tensorboard == output_dir / TENSORBOARD_DIR
+    owned = (STUDY_FILE, ROUNDS_FILE, *((TENSORBOARD_DIR,) if inside else ()))
+    files.discard_outputs(output_dir, STUDY_FILE, owned, "study", "--output-dir")
+    if not inside:
+        tensorboard_logs.discard_runs(tensorboard, tensorboard_owner(output_dir))
+    tensorboard.mkdir(parents=True, exist_ok=True)
+
+
+def tensorboard_owner(output_dir: Path) -> str:
+    """What marks a TensorBoard run as this study's: its directory, resolved."""
+    return str(Path(output_dir).resolve())
 
 
 # ---- the run ------------------------------------------------------------------------------------------
@@ -172,20 +185,28 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord) -> int:
     settings = {"seed": args.seed, "epochs": args.epochs, "pairs": args.pairs, "precision": args.precision}
-    check_settings(output_dir, settings, args.overwrite, args.tensorboard)
+    if args.overwrite:
+        discard_study(output_dir, args.tensorboard)
+    rounds_path = output_dir / ROUNDS_FILE
+    stored = rounds.load(rounds_path)
 
     from kerascmp import export, study_report, tensorboard_logs
     from kerascmp.data import generate_pair_sets
     from kerascmp.evaluation import comparison_failures
+    from kerascmp.models import architecture_fingerprint
     from kerascmp.trainer import Trainer
-    from kerascmp.training import RunSpec, summarize, train_runs
+    from kerascmp.training import RunSpec, build_model, summarize, train_runs
 
-    rounds_path = output_dir / ROUNDS_FILE
-    stored = load_rounds(rounds_path)
     chosen = {name: hyperparameters_of(name, args) for name in names}
+    fingerprints = {
+        name: architecture_fingerprint(build_model(name, seed=0, precision=hparams.precision))
+        for name, hparams in chosen.items()
+    }
+    check_rounds(
+        stored, settings, {n: dataclasses.asdict(h) for n, h in chosen.items()}, fingerprints, output_dir
+    )
+    files.claim_directory(output_dir / STUDY_FILE, settings, "study", remedy(output_dir, stored))
     epochs = " / ".join(sorted({f"{h.epochs} epochs" for h in chosen.values()}, key=len))
-    for name, hparams in chosen.items():
-        check_hyperparameters(stored, name, dataclasses.asdict(hparams), output_dir)
     done = {(r["variant"], r["round"]) for r in stored}
     todo = {name: [i for i in range(args.rounds) if (name, i) not in done] for name in names}
     total = sum(len(v) for v in todo.values())
@@ -194,6 +215,9 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
         f"study: {len(names)} variant(s) x {args.rounds} rounds, {epochs}, {args.pairs} pairs, "
         f"{args.precision}; {skipped} round(s) already stored in {rounds_path}, {total} to train"
     )
+    for name in names:  # refused now, not after the first round trained
+        for i in todo[name]:
+            tensorboard_logs.check_run_dir(args.tensorboard / tensorboard_logs.run_name(name, i + 1))
     title = f"{epochs}, {args.pairs} pairs; rounds per variant in the table"
     versions = export.package_versions()
     tensorboard_logs.write_hparams_config(
@@ -227,6 +251,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
                 },
                 curves=result.history,
                 monitored_every=HELD_OUT_EVERY,
+                owner=tensorboard_owner(output_dir),
             )
             record = {
                 "variant": name,
@@ -234,6 +259,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
                 "seed": spec.seed,
                 "data_seed": args.seed + i,
                 "hyperparameters": dataclasses.asdict(hparams),
+                ARCHITECTURE: fingerprints[name],
                 "pairs": args.pairs,
                 "errors": result.errors,
                 "diverged": result.diverged,
@@ -246,7 +272,14 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
                 "tensorboard_s": time.perf_counter() - logged,
                 "packages": versions,
             }
-            files.append_json_line(rounds_path, record)  # on disk before the next round starts
+            try:
+                rounds.append(rounds_path, record)  # on disk before the next round starts
+            except OSError as err:
+                raise cli.StorageError(
+                    f"{progress} trained but could not be stored in {rounds_path} ({err.strerror}); the "
+                    f"{len(stored)} round(s) stored before are kept: free space and rerun the same command "
+                    "to resume"
+                ) from None
             stored.append(record)
             trained += 1
             mean, std = summarize([r["errors"][test_comparison] for r in stored if r["variant"] == name])
@@ -266,7 +299,13 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
 
     # The table and figures show every variant stored here, each over all its stored rounds.
     table = study_report.summary_table(stored)
-    study_report.write_outputs(stored, output_dir, title)
+    try:
+        study_report.write_outputs(stored, output_dir, title)
+    except OSError as err:
+        raise cli.StorageError(
+            f"all {len(stored)} rounds are stored in {rounds_path}, but the table and figures could not be "
+            f"written ({err.strerror}); free space and rerun the same command: nothing is trained again"
+        ) from None
     wall = time.perf_counter() - started
     print(study_report.table_markdown(table))
     print(

@@ -109,7 +109,9 @@ def plot_comparison(table: dict[str, dict], path: Path, title: str) -> None:
 
     rows = list(table)
     x = np.arange(len(rows))
-    ours = [table[r][TEST_COMPARISON] for r in rows]
+    # A variant whose every round diverged has no error rate: an empty bar, labelled so.
+    ours = [(m, s) if m is not None else (0.0, None) for m, s in (table[r][TEST_COMPARISON] for r in rows)]
+    answered = [table[r][TEST_COMPARISON][0] is not None for r in rows]
     theirs = [REPORT_TABLE.get(r, {}).get(TEST_COMPARISON) for r in rows]
     fig, ax = plt.subplots(figsize=(10, 5))
     ax.bar(x - 0.2, [m for m, _ in ours], 0.4, yerr=[s or 0 for _, s in ours], capsize=3, label="kerascmp")
@@ -121,9 +123,9 @@ def plot_comparison(table: dict[str, dict], path: Path, title: str) -> None:
         capsize=3,
         label="report (2019)",
     )
-    for xi, (mean, std) in zip(x, ours):
+    for xi, (mean, std), ok in zip(x, ours, answered):
         ax.annotate(
-            f"{mean:.1f}",
+            f"{mean:.1f}" if ok else "all diverged",
             (xi - 0.2, mean + (std or 0)),
             xytext=(0, 2),
             textcoords="offset points",

@@ -6,9 +6,15 @@ so packed replicas log as runs of their own and the training step is untouched.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from pathlib import Path
+
+from kerascmp.cli import UsageError
+from kerascmp.files import atomic_write_json
+
+RUN_MARKER = "kerascmp_run.json"  # in each run dir kerascmp writes: what --overwrite may remove
 
 
 def write_hparams_config(log_dir: Path, hparams: dict[str, list | None], metrics: list[str]) -> None:
@@ -37,6 +43,7 @@ def write_run(
     curves: dict[str, list[float]] | None = None,
     monitored_every: int = 1,
     session_id: str | None = None,
+    owner: str | None = None,
 ) -> None:
     """One run: its HParams session, its final `metrics` (at the last step), and each per-epoch curve at
     epochs 1, 2, ... (curves of the monitored pairs, "val_*", at every `monitored_every`-th epoch)."""
@@ -44,6 +51,7 @@ def write_run(
     from tensorboard.plugins.hparams import api as hp_api
 
     curves = curves or {}
+    check_run_dir(run_dir)
     if run_dir.exists():  # a round trained again replaces its logs rather than doubling them
         shutil.rmtree(run_dir)
     last_step = max((len(values) * _every(key, monitored_every) for key, values in curves.items()), default=0)
@@ -58,6 +66,32 @@ def write_run(
             if value is not None and math.isfinite(value):
                 tf.summary.scalar(name, value, step=last_step)
     writer.close()
+    atomic_write_json(run_dir / RUN_MARKER, {"owner": owner})
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """A run's logs replace only what kerascmp wrote there (its marker), never a user's files."""
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not (run_dir / RUN_MARKER).is_file():
+        raise UsageError(
+            f"TensorBoard run {run_dir} holds files kerascmp did not write (no {RUN_MARKER}); nothing was "
+            "touched: move them, or use another --tensorboard"
+        )
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"TensorBoard run {run_dir} is a file; move it, or use another --tensorboard")
+
+
+def discard_runs(log_dir: Path, owner: str) -> int:
+    """Remove the runs that `owner` (a study's dir) wrote under `log_dir`, and no other; how many."""
+    removed = 0
+    for marker in sorted(Path(log_dir).glob(f"*/*/{RUN_MARKER}")):
+        try:
+            mine = json.loads(marker.read_text()).get("owner") == owner
+        except (OSError, ValueError, AttributeError):
+            mine = False
+        if mine:
+            shutil.rmtree(marker.parent)
+            removed += 1
+    return removed
 
 
 def _every(key: str, monitored_every: int) -> int:

@@ -33,9 +33,15 @@ def build_parser() -> cli.ArgumentParser:
         help="auxiliary digit-loss weight c in [0, 0.5]: "
         "L = c*L_d1 + c*L_d2 + (1-2c)*L_cmp (default: the variant's)",
     )
-    parser.add_argument("--epochs", type=cli.positive_int, help="default: the variant's (the report's: 50)")
     parser.add_argument(
-        "--batch-size", type=cli.positive_int, help="default: the variant's (the report's: 100)"
+        "--epochs",
+        type=cli.bounded_int(defaults.MAX_EPOCHS),
+        help="default: the variant's (the report's: 50)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=cli.bounded_int(defaults.MAX_BATCH_SIZE),
+        help="default: the variant's (the report's: 100)",
     )
     parser.add_argument(
         "--pairs",
@@ -43,7 +49,7 @@ def build_parser() -> cli.ArgumentParser:
         default=defaults.PAIRS,
         help=f"training and test pairs per round (at most {max_pairs('test')})",
     )
-    parser.add_argument("--rounds", type=cli.positive_int, default=1)
+    parser.add_argument("--rounds", type=cli.bounded_int(defaults.MAX_ROUNDS), default=1)
     parser.add_argument("--seed", type=cli.non_negative_int, default=0, help="round r uses seed + r")
     parser.add_argument(
         "--precision",
@@ -148,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": [],
         "packages": export.package_versions(),
     }
+    if args.tensorboard:  # refused now, not after the first round trained
+        for r in range(args.rounds):
+            tensorboard_logs.check_run_dir(
+                Path(args.tensorboard) / tensorboard_logs.run_name(variant.name, r + 1)
+            )
     trainer = Trainer()  # rounds share one compiled training step
     diverged = 0
     for r in range(args.rounds):
@@ -187,13 +198,26 @@ def main(argv: list[str] | None = None) -> int:
         )
         results["summary"] = summary_of(results["rounds"])
         if args.results_json:  # after every round, so an interrupted run keeps what it finished
-            files.atomic_write_json(args.results_json, results)
+            try:
+                files.atomic_write_json(args.results_json, results)
+            except OSError as err:
+                raise cli.StorageError(
+                    f"round {r + 1} trained but --results-json {args.results_json} could not be written "
+                    f"({err.strerror}); it holds the rounds before, unchanged"
+                ) from None
         if r == 0 and not args.no_export:
             target = Path(args.output_dir) / variant.name
             if result.diverged:
                 print(f"not exported: a diverged model would answer NaN; {target}/ is left as it was")
             else:
-                replaced = export.export_model(result.model, target, export.run_metadata(result))
+                try:
+                    replaced = export.export_model(result.model, target, export.run_metadata(result))
+                except OSError as err:
+                    kept = "the previous export there is kept, unchanged" if target.exists() else "none was"
+                    raise cli.StorageError(
+                        f"round 1 trained ({format_errors(result.errors)}) but could not be exported to "
+                        f"{target}/ ({err.strerror}); {kept}"
+                    ) from None
                 print(
                     f"exported {target}/ (SavedModel) and {target.with_suffix('.keras')}"
                     + (f", replacing the export of {replaced}" if replaced else "")

@@ -23,7 +23,7 @@ from kerascmp.models import comparator_of, digit_classifier, digit_nets, ensembl
 from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2
 from kerascmp.packing import Job
 from kerascmp.trainer import Trainer
-from kerascmp.variants import Hyperparameters, Variant, get_variant
+from kerascmp.variants import Hyperparameters, Variant, VariantError, get_variant
 
 
 @dataclass(frozen=True)
@@ -82,10 +82,47 @@ def precision_policy(precision: str):
 
 
 def build_model(variant: str, *, seed: int, precision: str) -> keras.Model:
-    """A variant's model, initialised from `seed` alone, in `precision`."""
+    """A variant's model, initialised from `seed` alone, in `precision`, checked against its declaration;
+    a plugin's build() that fails or returns another model raises VariantError, which says what is wrong."""
+    definition = get_variant(variant)
     with precision_policy(precision):
         make_deterministic(seed)
-        return get_variant(variant).build()
+        try:
+            model = definition.build()
+        except Exception as err:  # the user's code: whatever it raises, reported in one line
+            raise VariantError(f"variant {variant}: build() raised {type(err).__name__}: {err}") from err
+    check_model(definition, model)
+    return model
+
+
+CLASSES = {COMPARISON: 2, DIGIT1: 10, DIGIT2: 10}  # first > second / first <= second; the ten digits
+
+
+def check_model(variant: Variant, model) -> None:
+    """The model a variant builds takes raw pairs (batch, 2, 14, 14) and returns a dict of logits keyed by
+    exactly its declared outputs, with 2 comparison and 10 digit classes."""
+    where = f"variant {variant.name}: build()"
+    if not isinstance(model, keras.Model):
+        raise VariantError(f"{where} returned a {type(model).__name__}, not a keras.Model")
+    if len(model.inputs) != 1 or tuple(model.inputs[0].shape[1:]) != (2, 14, 14):
+        shapes = ", ".join(str(tuple(i.shape)) for i in model.inputs)
+        raise VariantError(f"{where} returned a model taking {shapes}; it must take pairs (None, 2, 14, 14)")
+    if not isinstance(model.output, dict):
+        raise VariantError(
+            f"{where} returned a model whose output is a {type(model.output).__name__}; it must be a dict "
+            f"of logits keyed by {', '.join(variant.outputs)} (kerascmp.outputs)"
+        )
+    if set(model.output) != set(variant.outputs):
+        raise VariantError(
+            f"{where} returned outputs {', '.join(sorted(model.output))}; the variant declares "
+            f"{', '.join(variant.outputs)} (set Variant(outputs=...) or rename the model's outputs)"
+        )
+    for name, tensor in model.output.items():
+        if tuple(tensor.shape[1:]) != (CLASSES[name],):
+            raise VariantError(
+                f"{where}: output {name!r} has shape {tuple(tensor.shape)}; it must be (None, "
+                f"{CLASSES[name]}), logits of {CLASSES[name]} classes"
+            )
 
 
 def compile_model(model: keras.Model, *, learning_rate: float, weights: dict[str, float]) -> keras.Model:

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 PRECISIONS = ("float32", "bfloat16")
 
 
+class VariantError(ValueError):
+    """A variant whose build() fails or returns a model other than it declares: one line, exit 2."""
+
+
 @dataclass(frozen=True)
 class Hyperparameters:
     """What shapes one training run besides its data, seed and variant."""
@@ -44,8 +48,12 @@ class Hyperparameters:
             raise ValueError(f"learning rate must be a finite number > 0, got {self.learning_rate}")
         if not 0 <= self.c_aux <= 0.5:
             raise ValueError(f"c_aux must be in [0, 0.5], got {self.c_aux}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch size must be >= 1")
+        if not 1 <= self.epochs <= defaults.MAX_EPOCHS:
+            raise ValueError(f"epochs must be from 1 to {defaults.MAX_EPOCHS:,}, got {self.epochs}")
+        if not 1 <= self.batch_size <= defaults.MAX_BATCH_SIZE:
+            raise ValueError(
+                f"batch size must be from 1 to {defaults.MAX_BATCH_SIZE:,}, got {self.batch_size}"
+            )
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
@@ -118,14 +126,15 @@ class Variant:
 
 
 _REGISTRY: dict[str, Variant] = {}
+BUILT_IN: frozenset[str] = frozenset()  # kerascmp's own variants, set once they are registered: protected
 
 
 def register_variant(variant: Variant) -> Variant:
     """Make `variant` known to every command; registering a name again replaces it (a reloaded plugin)."""
     if not isinstance(variant, Variant):
         raise TypeError(f"register_variant takes a kerascmp.Variant, got {type(variant).__name__}")
-    if variant.name in REPORT_ROWS and variant.name in _REGISTRY:
-        raise ValueError(f"{variant.name!r} is one of the study's variants; give yours another name")
+    if variant.name in BUILT_IN:
+        raise ValueError(f"{variant.name!r} is one of kerascmp's own variants; give yours another name")
     _REGISTRY[variant.name] = variant
     return variant
 
@@ -252,3 +261,4 @@ REPORT_VARIANTS = REPORT_ROWS[:6]  # `--variants all`: the six the report compar
 from kerascmp import beyond  # noqa: E402  (registers the beyond-the-report variants after the report's)
 
 BEYOND_ROWS = beyond.ABLATION
+BUILT_IN = frozenset(_REGISTRY)

@@ -178,3 +178,31 @@ def test_reliability_table_names_tests_that_exist():
     assert len(rows) >= 35
     for module, name in re.findall(r"`(test_\w+\.py)::(test_\w+)", table):
         assert f"def {name}(" in (REPO / "tests" / module).read_text(), (module, name)
+
+
+def test_the_readmes_keras_example_loads_and_trains_on(tmp_path):
+    """The README's `.keras` snippet, run as written on a fresh export: it loads, and `fit` takes its dict
+    of targets keyed by the output names."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import run_module
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Using a trained model") :]
+    snippet = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    assert "model.fit(" in snippet
+    exported = run_module(
+        "kerascmp.train", "--variant", "noise_removal", "--epochs", "1", "--pairs", "100", cwd=tmp_path
+    )
+    assert exported.returncode == 0, exported.stderr
+    ran = subprocess.run(
+        [sys.executable, "-c", snippet.replace("generate_pair_sets(1000", "generate_pair_sets(100")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]

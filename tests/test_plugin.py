@@ -88,9 +88,11 @@ def test_registration_refuses_what_it_cannot_run():
         kerascmp.Variant("digits_only", build, defaults, outputs=(DIGIT1,))
     with pytest.raises(ValueError, match="staged"):
         kerascmp.Variant("staged_fc", build, defaults, outputs=(COMPARISON,), staged=True)
-    with pytest.raises(ValueError, match="study's variants"):
-        kerascmp.register_variant(kerascmp.Variant("main", build, defaults))
-    assert kerascmp.get_variant("main").build is build  # untouched
+    for built_in in ("main", "analytic", "best"):  # every built-in name, the report's and beyond
+        kept = kerascmp.get_variant(built_in)
+        with pytest.raises(ValueError, match="kerascmp's own variants"):
+            kerascmp.register_variant(kerascmp.Variant(built_in, build, defaults))
+        assert kerascmp.get_variant(built_in) is kept  # untouched
 
 
 def test_importing_kerascmp_does_not_start_tensorflow():

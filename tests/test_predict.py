@@ -1,6 +1,7 @@
 """`python -m kerascmp.predict`: right verdicts on real MNIST files, and clean refusals of bad input."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -86,6 +87,10 @@ def test_cli_reads_pngs_and_gives_the_right_verdict(model_dir, mnist_test_digits
     assert result.returncode == 0, result.stderr
     assert f"A: digit {labels[large]}" in result.stdout and f"B: digit {labels[small]}" in result.stdout
     assert "verdict: A > B" in result.stdout and "inverted" in result.stdout
+    # the printed probability is the JSON's P(A <= B), named, whichever the verdict
+    printed = float(re.search(r"verdict: A > B \(P\(A ≤ B\) = ([\d.]+)\)", result.stdout).group(1))
+    as_json = json.loads(run_module("kerascmp.predict", "--model", str(model_dir), a, b, "--json").stdout)
+    assert printed == round(as_json[P_FIRST_LEQ_SECOND], 3) and printed < 0.5
 
     c = write_png(tmp_path / "c_14.png", np.asarray(data.pool_2x2(images[small])).round())  # 14x14 works too
     d = write_png(tmp_path / "d_rgb.png", np.repeat(images[large][..., None], 3, axis=-1))

@@ -92,7 +92,7 @@ def test_a_study_refuses_to_mix_rounds_of_other_hyperparameters(tmp_path):
     again = run_module("kerascmp.study", *study[:3], "2", *study[4:])
     learning_rate, _, _ = DEFAULT_HYPERPARAMETERS["main"]
     moved = f"learning_rate 0.316 -> {learning_rate:g}"
-    assert_clean_failure(again, "other hyperparameters", moved, "--overwrite")
+    assert_clean_failure(again, "other settings", moved, "--overwrite")
     assert len(rounds_of(tmp_path)) == 1  # nothing trained, nothing mixed
 
 
@@ -293,6 +293,15 @@ print("PEAK", re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()
 
 
 def test_predict_memory_stays_flat_whatever_the_number_of_pairs(exported, tmp_path):
+    assert_flat_memory(exported, tmp_path)
+
+
+def test_predict_json_memory_stays_flat(exported, tmp_path):
+    """`--json` lists every pair, streamed: it used to hold them all (812 MB at 150k pairs)."""
+    assert_flat_memory(exported, tmp_path, "--json")
+
+
+def assert_flat_memory(exported, tmp_path, *extra: str) -> None:
     peaks = {}
     for n in (2_000, 60_000):  # 3 MB and 94 MB of float32 pairs
         pairs = np.lib.format.open_memmap(tmp_path / f"{n}.npy", "w+", np.float32, (n, 2, 14, 14))
@@ -300,7 +309,16 @@ def test_predict_memory_stays_flat_whatever_the_number_of_pairs(exported, tmp_pa
         pairs.flush()
         del pairs
         result = subprocess.run(
-            [sys.executable, "-c", MEASURE, "--model", str(exported), "--pairs", str(tmp_path / f"{n}.npy")],
+            [
+                sys.executable,
+                "-c",
+                MEASURE,
+                "--model",
+                str(exported),
+                "--pairs",
+                str(tmp_path / f"{n}.npy"),
+                *extra,
+            ],
             capture_output=True,
             text=True,
             cwd=REPO,
@@ -308,7 +326,18 @@ def test_predict_memory_stays_flat_whatever_the_number_of_pairs(exported, tmp_pa
         )
         assert result.returncode == 0, result.stderr[-2000:]
         peaks[n] = int(result.stdout.split("PEAK")[-1]) / 1024  # MiB
+        if extra:  # still one JSON object, every pair in it
+            assert len(json.loads(result.stdout.split("\nPEAK")[0].splitlines()[-1])["per_pair"]) == n
     assert peaks[60_000] - peaks[2_000] < 40, peaks  # the whole array would add 94 MB, twice over
+
+
+def test_commands_print_no_tensorflow_start_up_banners(tmp_path):
+    result = run_module(
+        "kerascmp.train", "--variant", "main", "--epochs", "1", "--pairs", "100", "--no-export"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "oneDNN" not in result.stderr and "absl::InitializeLog" not in result.stderr, result.stderr
+    assert "round 1/1" in result.stdout
 
 
 @pytest.mark.parametrize("case", ["npz", "pickle", "negative", "zeros", "labels_range"])

@@ -18,9 +18,9 @@ from kerascmp import train
         (["--lr", "0"], "> 0"),
         (["--lr", "-1"], "> 0"),
         (["--lr", "abc"], "not a number"),
-        (["--epochs", "0"], ">= 1"),
+        (["--epochs", "0"], "from 1 to 10,000"),
         (["--pairs", "6000"], "at most 5000"),
-        (["--rounds", "0"], ">= 1"),
+        (["--rounds", "0"], "from 1 to 1,000"),
     ],
 )
 def test_bad_values_end_with_one_line_and_exit_2(args, message, capsys):

@@ -197,7 +197,7 @@ def test_a_worker_killed_mid_trial_is_restarted_and_recovers_its_trial(tmp_path)
         (["--lr", "0.1,-1"], "> 0"),
         (["--lr", "0.1,0.1"], "repeats"),
         (["--c-aux", "0.2,0.9"], "[0, 0.5]"),
-        (["--rounds", "0"], ">= 1"),
+        (["--rounds", "0"], "from 1 to 1,000"),
         (["--variant", "lenet"], "unknown variant"),
         (["--pairs", "2"], "between 5"),
         (["--screen-rounds", "10"], "must be below --rounds"),

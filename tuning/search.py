@@ -9,6 +9,7 @@ KERASTUNER_ORACLE_PORT (see tuning/README.md).
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -26,6 +27,7 @@ LEARNING_RATE_PRESETS = {
 }
 DEFAULT_C_AUX = [round(0.05 * i, 2) for i in range(11)]  # 0, 0.05, ..., 0.5
 SETTINGS_FILE = "search.json"  # the marker: a directory without it holds no search
+TRIAL_SETTINGS = "kerascmp_search.json"  # in each trial's dir: the settings and architecture it trained
 TENSORBOARD_DIR = "tensorboard"  # the HParams runs, inside the project dir
 # What a search writes in its project dir (KerasTuner's files, then its own): all --overwrite removes.
 SEARCH_OUTPUTS = (
@@ -65,15 +67,22 @@ def build_parser() -> cli.ArgumentParser:
         "ignored by variants without auxiliary losses",
     )
     parser.add_argument(
-        "--rounds", type=cli.positive_int, default=10, help="repetitions per point (default 10)"
+        "--rounds",
+        type=cli.bounded_int(defaults.MAX_ROUNDS),
+        default=10,
+        help="repetitions per point (default 10)",
     )
     parser.add_argument(
         "--screen-rounds",
-        type=cli.positive_int,
+        type=cli.bounded_int(defaults.MAX_ROUNDS),
         help="adaptive repetition: every point gets this many rounds, and only the points that could still "
         "be best (one-sided paired t-test, tuning/adaptive.py) get the rest up to --rounds",
     )
-    parser.add_argument("--epochs", type=cli.positive_int, help="default: the variant's (the report's: 50)")
+    parser.add_argument(
+        "--epochs",
+        type=cli.bounded_int(defaults.MAX_EPOCHS),
+        help="default: the variant's (the report's: 50)",
+    )
     parser.add_argument(
         "--pairs",
         type=cli.positive_int,
@@ -140,7 +149,53 @@ def describe(settings) -> dict:
     return data
 
 
-def make_tuner(settings, project_dir: Path, verbose: bool):
+def architecture_of(settings) -> dict:
+    """The fingerprint of the variant's model as this search builds it (the grid does not change it)."""
+    from kerascmp.models import architecture_fingerprint
+    from kerascmp.training import build_model
+
+    return architecture_fingerprint(build_model(settings.variant, seed=0, precision=settings.precision))
+
+
+def check_trials(project_dir: Path, trial_settings: dict) -> None:
+    """A project dir's trials are reported together, so each must have been trained as this search trains:
+    checked against the settings each trial recorded, not against search.json, which can go missing. A
+    KerasTuner project that no kerascmp search wrote is refused before anything is written into it."""
+    marked = (project_dir / SETTINGS_FILE).is_file()
+    recorded = any(project_dir.glob(f"trial_*/{TRIAL_SETTINGS}"))
+    if not (marked or recorded) and (project_dir / "oracle.json").exists():
+        raise cli.UsageError(
+            f"--project-dir {project_dir} holds a KerasTuner project that no kerascmp search recorded (no "
+            f"{SETTINGS_FILE}); use another --project-dir"
+        )
+    for trial_dir in sorted(project_dir.glob("trial_*")):
+        path = trial_dir / TRIAL_SETTINGS
+        if not path.is_file():
+            if marked:  # a trial from before trials recorded their settings: search.json speaks for it
+                continue
+            raise cli.UsageError(
+                f"--project-dir {project_dir} holds {trial_dir.name} whose settings are not recorded (no "
+                f"{SETTINGS_FILE}); use another --project-dir"
+            )
+        try:
+            stored = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError):
+            raise cli.UsageError(
+                f"{path} is damaged (not JSON); delete {trial_dir} to rerun its point"
+            ) from None
+        changed = ", ".join(
+            f"{key} {stored.get(key)} -> {value}"
+            for key, value in trial_settings.items()
+            if stored.get(key) != value
+        )
+        if changed:
+            raise cli.UsageError(
+                f"--project-dir {project_dir} holds {trial_dir.name}, trained with other settings "
+                f"({changed}); rerun with its flags to resume, use another --project-dir, or --overwrite"
+            )
+
+
+def make_tuner(settings, project_dir: Path, verbose: bool, trial_settings: dict):
     import keras_tuner
 
     from tuning.hypermodel import OBJECTIVE, ComparisonHyperModel
@@ -167,9 +222,11 @@ def make_tuner(settings, project_dir: Path, verbose: bool):
                 eta = ""
                 if self.finished_here and done < total:
                     per_trial = (time.perf_counter() - self.started) / self.finished_here
-                    eta = f", screening ETA {per_trial * (total - done) / 60:.1f} min"
+                    stage = "screening ETA" if settings.screen_rounds else "ETA"
+                    eta = f", {stage} {per_trial * (total - done) / 60:.1f} min"
                 what = f"trial {done + 1} of {total}: {point} ({len(rounds)} rounds{eta})"
             print(f"{what} x {settings.epochs} epochs", flush=True)
+            files.atomic_write_json(Path(self.get_trial_dir(trial.trial_id)) / TRIAL_SETTINGS, trial_settings)
             model = self.hypermodel.build(hp)
             metrics = self.hypermodel.fit(hp, model, verbose=verbose)
             write_tensorboard(project_dir / TENSORBOARD_DIR, trial.trial_id, dict(hp.values), metrics, grid)
@@ -204,22 +261,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_of(args)
     role = os.environ.get("KERASTUNER_TUNER_ID", "")
+    if role:
+        from tuning.launcher import follow_launcher
+
+        follow_launcher()
     # A search alone, or a launcher, owns its project dir; the chief and workers it starts share it.
     lock = None if role else files.DirectoryLock(args.project_dir, "search", "--project-dir")
     try:
-        return _run(args, argv, settings, role, command)
+        return _run(args, argv, settings, role, command, lock)
     finally:
         if lock:
             lock.release()
 
 
-def _run(args, argv: list[str], settings, role: str, command: files.CommandRecord) -> int:
+def _run(args, argv: list[str], settings, role: str, command: files.CommandRecord, lock) -> int:
     if args.overwrite:
         kept = files.discard_outputs(
             args.project_dir, SETTINGS_FILE, SEARCH_OUTPUTS, "search", "--project-dir"
         )
         if kept:
             print(f"note: --overwrite kept what the search did not write: {', '.join(kept)}")
+    trial_settings = {**describe(settings), "architecture": architecture_of(settings)}
+    check_trials(args.project_dir, trial_settings)
     files.claim_directory(
         args.project_dir / SETTINGS_FILE,
         describe(settings),
@@ -229,11 +292,11 @@ def _run(args, argv: list[str], settings, role: str, command: files.CommandRecor
     if args.workers:
         from tuning.launcher import launch
 
-        code = launch(argv, args.workers)
+        code = launch(argv, args.workers, lock_fd=lock.fileno())
         command.append_to(args.project_dir)
         return code
 
-    tuner = make_tuner(settings, args.project_dir, args.verbose)
+    tuner = make_tuner(settings, args.project_dir, args.verbose, trial_settings)
     tuner.search()
     best = write_outputs(args.project_dir, describe(settings))
     if role and "chief" not in role:

@@ -1,0 +1,120 @@
+"""A study's rounds file, rounds.jsonl: one JSON record per (variant, round), checked on load.
+
+The study, its tables, the claims and `kerascmp.failures` read rounds only through `load`, so a record
+that is not what a study writes is named by its line, never averaged in or half-read. Importing this
+module is free: it needs neither TensorFlow nor Keras.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+from pathlib import Path
+
+from kerascmp import files
+from kerascmp.cli import UsageError
+from kerascmp.outputs import TEST_COMPARISON_FAILURES
+
+ARCHITECTURE = "architecture"  # the model's fingerprint (kerascmp.models.architecture_fingerprint)
+
+
+def _integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _rate(value) -> bool:
+    return value is None or (isinstance(value, numbers.Real) and not isinstance(value, bool))
+
+
+# key: (what it must be, the test); the keys every study has written since the first.
+REQUIRED = {
+    "variant": ("a variant name", lambda v: isinstance(v, str) and v != ""),
+    "round": ("an integer >= 0", lambda v: _integer(v) and v >= 0),
+    "seed": ("an integer", _integer),
+    "data_seed": ("an integer", _integer),
+    "hyperparameters": ("an object", lambda v: isinstance(v, dict)),
+    "pairs": ("an integer >= 1", lambda v: _integer(v) and v >= 1),
+    "errors": (
+        "an object of error rates",
+        lambda v: isinstance(v, dict) and all(_rate(rate) for rate in v.values()),
+    ),
+}
+# Keys that later studies added: checked where present.
+OPTIONAL = {
+    "diverged": ("true or false", lambda v: isinstance(v, bool)),
+    "history": ("an object of curves", lambda v: isinstance(v, dict)),
+    TEST_COMPARISON_FAILURES: ("a list or null", lambda v: v is None or isinstance(v, list)),
+    ARCHITECTURE: ("an object", lambda v: isinstance(v, dict)),
+}
+
+
+def problem(record) -> str | None:
+    """What is wrong with one parsed line, or None for a valid round record."""
+    if not isinstance(record, dict):
+        return f"is {json.dumps(record)[:40]}, not a round record (a JSON object)"
+    missing = [key for key in REQUIRED if key not in record]
+    if missing:
+        return f"has no {', '.join(repr(k) for k in missing)}"
+    for key, (what, valid) in {**REQUIRED, **OPTIONAL}.items():
+        if key in record and not valid(record[key]):
+            return f"has {key!r} {json.dumps(record[key])[:40]}; it must be {what}"
+    return None
+
+
+def load(path: Path) -> list[dict]:
+    """The valid records of a rounds file, in order.
+
+    A line cut short by a kill is dropped (the file is repaired before the next append), and so is an exact
+    copy of an earlier line; a record that is not a round, or a second, different record of one (variant,
+    round), is refused with its line number, the file untouched.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    records, damaged, repeated = [], [], []
+    first_line: dict[tuple[str, int], tuple[int, dict]] = {}
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            damaged.append(number)
+            continue
+        wrong = problem(record)
+        if wrong:
+            raise UsageError(f"{path} line {number} {wrong}; correct or delete that line")
+        key = (record["variant"], record["round"])
+        if key in first_line:
+            earlier, kept = first_line[key]
+            if kept != record:
+                raise UsageError(
+                    f"{path} lines {earlier} and {number} are two different records of {key[0]} round "
+                    f"{key[1]}; delete the one that does not belong"
+                )
+            repeated.append(number)
+            continue
+        first_line[key] = (number, record)
+        records.append(record)
+    if damaged:
+        print(
+            f"note: {len(damaged)} damaged line(s) in {path} dropped (line {_lines(damaged)}; cut short by "
+            "a kill?); their rounds are trained again"
+        )
+    if repeated:
+        print(f"note: line {_lines(repeated)} of {path} repeated an earlier line and was dropped")
+    if damaged or repeated:
+        files.atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in records))
+    return records
+
+
+def _lines(numbers: list[int]) -> str:
+    return ", ".join(str(n) for n in numbers[:5]) + (" ..." if len(numbers) > 5 else "")
+
+
+def append(path: Path, record: dict) -> None:
+    """Store one finished round, on disk before the next starts; refused if it is not a valid record."""
+    wrong = problem(record)
+    if wrong:
+        raise ValueError(f"a round record {wrong}")
+    files.append_json_line(path, record)
