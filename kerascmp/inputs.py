@@ -81,11 +81,15 @@ def _check_header(path: str, encoded: bytes) -> int:
     """Refuse an image of more than MAX_IMAGE_PIXELS from its header, before decoding allocates them; the
     number of frames (an animated GIF has several)."""
     import io
+    import warnings
 
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(encoded)) as header:  # reads the header only
+        with warnings.catch_warnings():  # PIL's own bomb warning: the check below says it in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            header = Image.open(io.BytesIO(encoded))  # reads the header only
+        with header:
             width, height = header.size
             frames = getattr(header, "n_frames", 1)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):

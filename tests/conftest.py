@@ -104,3 +104,26 @@ def assert_predict_matches_training(model_dir: Path, pairs: int, workdir: Path) 
     assert summary["error_percent"][COMPARISON] == pytest.approx(
         exported["errors_percent"][error_key(TEST, COMPARISON)]
     )
+
+
+def run_in_process(module: str, *args: str, capsys) -> tuple[int, str, str]:
+    """Run a CLI's main through `cli.run_main` in this process (no TensorFlow start-up to pay again):
+    its exit code, stdout and stderr."""
+    import importlib
+
+    from kerascmp import cli
+
+    entry = importlib.import_module(module)
+    capsys.readouterr()  # what came before is not this command's
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run_main(entry.main, list(args), resumable=True)
+    out = capsys.readouterr()
+    return exit_info.value.code or 0, out.out, out.err
+
+
+def assert_one_line_failure(outcome: tuple[int, str, str], *fragments: str) -> None:
+    """`run_in_process`'s outcome is one clean line on stderr, exit 2, naming each fragment."""
+    code, _, err = outcome
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    for fragment in fragments:
+        assert fragment in err, err

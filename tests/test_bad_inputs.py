@@ -6,13 +6,14 @@ lists every case with its test.
 """
 
 import struct
+import time
 import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_clean_failure, run_module
+from conftest import assert_clean_failure, assert_one_line_failure, run_in_process, run_module
 from kerascmp.inputs import MAX_IMAGE_PIXELS
 
 TINY = ["--epochs", "1", "--pairs", "100"]
@@ -71,18 +72,22 @@ def digit_png(path, frames: int = 1):
     return str(path)
 
 
-def test_an_endless_or_huge_image_file_is_refused_unread(tmp_path):
+def test_an_endless_or_huge_image_file_is_refused_unread(tmp_path, capsys):
     good = digit_png(tmp_path / "a.png")
-    result = run_module("kerascmp.predict", "--model", str(tmp_path / "none"), "/dev/zero", good)
-    assert_clean_failure(result, "/dev/zero", "larger than 20 MB")
+    started = time.perf_counter()
+    outcome = run_in_process(
+        "kerascmp.predict", "--model", str(tmp_path / "none"), "/dev/zero", good, capsys=capsys
+    )
+    assert_one_line_failure(outcome, "/dev/zero", "larger than 20 MB")
+    assert time.perf_counter() - started < 30  # 20 MB read, not 9.5 GB
 
 
-def test_an_image_of_too_many_pixels_is_refused_from_its_header(tmp_path):
+def test_an_image_of_too_many_pixels_is_refused_from_its_header(tmp_path, capsys):
     good = digit_png(tmp_path / "a.png")
     huge = png_header_only(tmp_path / "huge.png", 10000, 10000)
     assert 10000 * 10000 > MAX_IMAGE_PIXELS
-    result = run_module("kerascmp.predict", "--model", str(tmp_path / "none"), huge, good)
-    assert_clean_failure(result, "huge.png", "10000x10000 pixels")
+    outcome = run_in_process("kerascmp.predict", "--model", str(tmp_path / "none"), huge, good, capsys=capsys)
+    assert_one_line_failure(outcome, "huge.png", "10000x10000 pixels")
 
 
 def test_an_animated_gif_says_which_frame_is_read():
@@ -136,16 +141,27 @@ kerascmp.register_variant(kerascmp.Variant("broken", build, kerascmp.Hyperparame
     ],
     ids=["raises", "not_a_dict", "wrong_names", "seven_digit_classes", "not_a_model"],
 )
-def test_a_plugin_model_that_is_not_what_it_declares_is_one_line(body, fragment, tmp_path):
+def test_a_plugin_model_that_is_not_what_it_declares_is_one_line(body, fragment, tmp_path, capsys):
     plugin = tmp_path / "broken.py"
     plugin.write_text(PLUGIN.format(body=body))
-    result = run_module("kerascmp.train", "--variant", "broken", "--plugin", str(plugin), *TINY)
-    assert_clean_failure(result, "variant broken", fragment)
-    assert not (tmp_path / "saved_models").exists()
+    outcome = run_in_process(
+        "kerascmp.train", "--variant", "broken", "--plugin", str(plugin), *TINY, "--output-dir",
+        str(tmp_path / "out"), capsys=capsys,
+    )  # fmt: skip
+    assert_one_line_failure(outcome, "variant broken", fragment)
+    assert not (tmp_path / "out" / "broken").exists()  # refused before training: nothing exported
+
+
+def test_a_plugin_whose_build_raises_is_one_line_from_the_command_line(tmp_path):
+    plugin = tmp_path / "broken.py"
+    plugin.write_text(PLUGIN.format(body='    raise RuntimeError("out of ideas")'))
+    result = run_module("kerascmp.study", "--variants", "broken", "--plugin", str(plugin), *TINY,
+                        "--output-dir", str(tmp_path / "study"))  # fmt: skip
+    assert_clean_failure(result, "variant broken: build() raised RuntimeError: out of ideas")
 
 
 @pytest.mark.parametrize("classes", [1, 3])
-def test_a_comparison_head_of_other_than_two_classes_is_refused(classes, tmp_path):
+def test_a_comparison_head_of_other_than_two_classes_is_refused(classes, tmp_path, capsys):
     body = (
         "    pairs = keras.Input((2, 14, 14))\n    flat = keras.layers.Flatten()(pairs)\n"
         f"    return keras.Model(pairs, {{'comparison': keras.layers.Dense({classes})(flat)}})"
@@ -158,14 +174,15 @@ def test_a_comparison_head_of_other_than_two_classes_is_refused(classes, tmp_pat
         )
     )
     out = tmp_path / "out"
-    result = run_module(
-        "kerascmp.train", "--variant", "broken", "--plugin", str(plugin), *TINY, "--output-dir", str(out)
-    )
-    assert_clean_failure(result, f"'comparison' has shape (None, {classes})", "2 classes")
+    outcome = run_in_process(
+        "kerascmp.train", "--variant", "broken", "--plugin", str(plugin), *TINY, "--output-dir", str(out),
+        capsys=capsys,
+    )  # fmt: skip
+    assert_one_line_failure(outcome, f"'comparison' has shape (None, {classes})", "2 classes")
     assert not out.exists() or not any(out.iterdir())  # nothing trained, nothing exported
 
 
-def test_a_savedmodel_with_kerascmps_signature_names_but_other_inputs_is_refused(tmp_path):
+def test_a_savedmodel_with_kerascmps_signature_names_but_other_inputs_is_refused(tmp_path, capsys):
     import tensorflow as tf
 
     class Impostor(tf.Module):

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import assert_clean_failure, run_module
+from conftest import assert_clean_failure, assert_one_line_failure, run_in_process, run_module
 from kerascmp import rounds, study, study_report
 from kerascmp.cli import UsageError
 from kerascmp.outputs import COMPARISON, TEST, TRAIN, error_key
@@ -41,9 +41,9 @@ def write_lines(path, *lines) -> None:
 # ---- case 4: every stored round checked, not study.json / search.json --------------------------------
 
 
-def test_a_study_checks_each_stored_round_even_without_study_json(tmp_path):
+def test_a_study_checks_each_stored_round_even_without_study_json(tmp_path, capsys):
     study_args = ["--variants", "main", "--rounds", "1", *TINY, "--output-dir", str(tmp_path)]
-    assert run_module("kerascmp.study", *study_args).returncode == 0
+    assert run_in_process("kerascmp.study", *study_args, capsys=capsys)[0] == 0
     (tmp_path / "study.json").unlink()  # the marker gone: the rounds still say how they were made
     for flag, value, changed in (
         ("--pairs", "120", "pairs 100 -> 120"),
@@ -51,7 +51,9 @@ def test_a_study_checks_each_stored_round_even_without_study_json(tmp_path):
         ("--epochs", "2", "epochs 1 -> 2"),
     ):
         rerun = [*study_args, flag, value]  # argparse: the last one wins
-        assert_clean_failure(run_module("kerascmp.study", *rerun), "other settings", changed)
+        assert_one_line_failure(
+            run_in_process("kerascmp.study", *rerun, capsys=capsys), "other settings", changed
+        )
         assert not (tmp_path / "study.json").exists()  # nothing claimed for the refused settings
     assert len(rounds.load(tmp_path / "rounds.jsonl")) == 1
 
@@ -63,26 +65,25 @@ def test_stored_rounds_of_variants_not_rerun_are_checked_too(tmp_path):
         study.check_rounds(stored, settings, {}, {}, tmp_path)
 
 
-def test_a_search_checks_each_stored_trial_even_without_search_json(tmp_path):
+def test_a_search_checks_each_stored_trial_even_without_search_json(tmp_path, capsys):
     project = tmp_path / "search"
-    assert run_module("tuning.search", *SEARCH, "--project-dir", str(project)).returncode == 0
+    assert run_in_process("tuning.search", *SEARCH, "--project-dir", str(project), capsys=capsys)[0] == 0
     (project / "search.json").unlink()
-    result = run_module("tuning.search", *SEARCH, "--lr", "0.01", "--project-dir", str(project))
-    assert_clean_failure(result, "other settings", "learning_rates [0.1] -> [0.01]")
+    outcome = run_in_process(
+        "tuning.search", *SEARCH, "--lr", "0.01", "--project-dir", str(project), capsys=capsys
+    )
+    assert_one_line_failure(outcome, "other settings", "learning_rates [0.1] -> [0.01]")
     assert not (project / "search.json").exists()
-    # the same flags resume: nothing to train, and the report is unchanged
-    again = run_module("tuning.search", *SEARCH, "--project-dir", str(project))
-    assert again.returncode == 0, again.stderr
-    assert json.loads((project / "best.json").read_text())["best"]["learning_rate"] == 0.1
+    assert json.loads((project / "best.json").read_text())["best"]["learning_rate"] == 0.1  # untouched
 
 
-def test_a_foreign_kerastuner_project_is_refused_and_left_unclaimed(tmp_path):
+def test_a_foreign_kerastuner_project_is_refused_and_left_unclaimed(tmp_path, capsys):
     foreign = tmp_path / "other_search"
     (foreign / "trial_00").mkdir(parents=True)
     (foreign / "oracle.json").write_text('{"ongoing_trials": {}}')
     (foreign / "trial_00" / "trial.json").write_text('{"trial_id": "00"}')
-    result = run_module("tuning.search", *SEARCH, "--project-dir", str(foreign))
-    assert_clean_failure(result, "KerasTuner project that no kerascmp search recorded")
+    outcome = run_in_process("tuning.search", *SEARCH, "--project-dir", str(foreign), capsys=capsys)
+    assert_one_line_failure(outcome, "KerasTuner project that no kerascmp search recorded")
     assert sorted(p.name for p in foreign.iterdir()) == [".kerascmp.lock", "oracle.json", "trial_00"]
 
 
@@ -143,23 +144,25 @@ kerascmp.register_variant(kerascmp.Variant("{name}", build, kerascmp.Hyperparame
 """
 
 
-def test_a_plugin_cannot_replace_a_built_in_variant(tmp_path):
+def test_a_plugin_cannot_replace_a_built_in_variant(tmp_path, capsys):
     plugin = tmp_path / "impostor.py"
     plugin.write_text(PLUGIN.format(name="best", width=16))
-    result = run_module("kerascmp.study", "--variants", "best", "--plugin", str(plugin), *TINY)
-    assert_clean_failure(result, "'best' is one of kerascmp's own variants")
+    outcome = run_in_process(
+        "kerascmp.study", "--variants", "best", "--plugin", str(plugin), *TINY, capsys=capsys
+    )
+    assert_one_line_failure(outcome, "'best' is one of kerascmp's own variants")
 
 
-def test_rounds_of_another_definition_of_a_variant_are_not_mixed_in(tmp_path):
+def test_rounds_of_another_definition_of_a_variant_are_not_mixed_in(tmp_path, capsys):
     plugin, out = tmp_path / "mine.py", tmp_path / "study"
     study_args = ["--variants", "mine", "--plugin", str(plugin), *TINY, "--output-dir", str(out)]
     plugin.write_text(PLUGIN.format(name="mine", width=16))
-    assert run_module("kerascmp.study", *study_args, "--rounds", "1").returncode == 0
+    assert run_in_process("kerascmp.study", *study_args, "--rounds", "1", capsys=capsys)[0] == 0
     (stored,) = rounds.load(out / "rounds.jsonl")
     assert stored[rounds.ARCHITECTURE]["parameters"] > 0
     plugin.write_text(PLUGIN.format(name="mine", width=24))  # the same name, another net
-    result = run_module("kerascmp.study", *study_args, "--rounds", "2")
-    assert_clean_failure(result, "another definition of mine", "architecture")
+    outcome = run_in_process("kerascmp.study", *study_args, "--rounds", "2", capsys=capsys)
+    assert_one_line_failure(outcome, "another definition of mine", "architecture")
     assert len(rounds.load(out / "rounds.jsonl")) == 1
 
 
@@ -195,13 +198,13 @@ def test_the_refusal_on_committed_results_says_what_overwrite_would_delete(tmp_p
     assert "or --overwrite" not in said  # not offered as the fix
 
 
-def test_the_search_says_screening_only_when_it_screens(tmp_path):
+def test_the_search_says_screening_only_when_it_screens(tmp_path, capsys):
     grid = ["--lr", "0.03,0.1", "--c-aux", "0.25", "--rounds", "2", *TINY]
-    plain = run_module("tuning.search", *grid, "--project-dir", str(tmp_path / "plain"))
-    assert plain.returncode == 0, plain.stderr
-    assert "ETA" in plain.stdout and "screening" not in plain.stdout
-    screened = run_module(
-        "tuning.search", *grid, "--screen-rounds", "1", "--project-dir", str(tmp_path / "screened")
+    code, plain, _ = run_in_process(
+        "tuning.search", *grid, "--project-dir", str(tmp_path / "a"), capsys=capsys
     )
-    assert screened.returncode == 0, screened.stderr
-    assert "screening ETA" in screened.stdout
+    assert code == 0 and "ETA" in plain and "screening ETA" not in plain
+    code, screened, _ = run_in_process(
+        "tuning.search", *grid, "--screen-rounds", "1", "--project-dir", str(tmp_path / "b"), capsys=capsys
+    )
+    assert code == 0 and "screening ETA" in screened

