@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kerascmp import seeds
+
 BUNDLED_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "tensorflow_datasets"
 MNIST_SIZES = {"train": 60_000, "test": 10_000}
 DEFAULT_VALIDATION_FRACTION = 0.2
@@ -164,7 +166,7 @@ def train_validation_split(
     n_val = int(round(len(pairs) * validation_fraction))
     if n_val == 0 or n_val == len(pairs):
         raise ValueError(f"{len(pairs)} pairs are too few for a {validation_fraction:.0%} validation split")
-    order = np.random.default_rng([seed, 1]).permutation(len(pairs))
+    order = seeds.stream(seed, seeds.VALIDATION_SPLIT).permutation(len(pairs))
     return pairs.subset(np.sort(order[n_val:])), pairs.subset(np.sort(order[:n_val]))
 
 

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerascmp import seeds
 from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2, PAIRINGS
 
 # Up to 10 steps per execution: one Python round trip per epoch of 1000 pairs (see benchmarks/README.md).
@@ -75,7 +76,7 @@ def pack(jobs: list[Job], replicas: list[keras.Model]) -> keras.Model:
 
 def epoch_orders(seed: int, n: int, epochs: int) -> np.ndarray:
     """(epochs, n) shuffle orders drawn from the run's own seed, independent of any global RNG."""
-    rng = np.random.default_rng([seed, 2])
+    rng = seeds.stream(seed, seeds.EPOCH_ORDERS)
     return np.stack([rng.permutation(n) for _ in range(epochs)]).astype(np.int32)
 
 
@@ -83,12 +84,12 @@ def epoch_digit_pairs(seed: int, n: int, epochs: int, pairing: str) -> np.ndarra
     """(epochs, n, 2): for each epoch, the batch order of its n pairs as indices into the 2n digits (pair i
     holds digits 2i and 2i + 1), drawn from the run's own seed."""
     if pairing == "repair":
-        rng = np.random.default_rng([seed, 3])
+        rng = seeds.stream(seed, seeds.REPAIRING)
         return np.stack([rng.permutation(2 * n).reshape(n, 2) for _ in range(epochs)]).astype(np.int32)
     orders = epoch_orders(seed, n, epochs)
     pairs = np.stack([2 * orders, 2 * orders + 1], axis=-1)
     if pairing == "swap":
-        swapped = np.random.default_rng([seed, 4]).random((epochs, n)) < 0.5
+        swapped = seeds.stream(seed, seeds.SWAPS).random((epochs, n)) < 0.5
         pairs[swapped] = pairs[swapped][:, ::-1]
     return pairs.astype(np.int32)
 

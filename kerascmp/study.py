@@ -12,12 +12,9 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-import zlib
 from pathlib import Path
 
-import numpy as np
-
-from kerascmp import cli, defaults, files, rounds
+from kerascmp import cli, defaults, files, rounds, seeds
 from kerascmp.data import max_pairs
 from kerascmp.outputs import (
     COMPARISON,
@@ -50,9 +47,8 @@ def parse_variants(text: str) -> list[str]:
 
 def run_seed(seed: int, variant: str, round_index: int) -> int:
     """A seed of its own for each (variant, round), stable whatever subset of variants is run or loaded."""
-    variant_id = REPORT_ROWS.index(variant) if variant in REPORT_ROWS else zlib.crc32(variant.encode())
-    state = np.random.SeedSequence([seed, variant_id, round_index]).generate_state(1)[0]
-    return int(state % 2**31)
+    variant_id = REPORT_ROWS.index(variant) if variant in REPORT_ROWS else seeds.name_id(variant)
+    return seeds.study_run_seed(seed, variant_id, round_index)
 
 
 def hyperparameters_of(name: str, args):
@@ -102,7 +98,7 @@ def _mismatches(record: dict, settings: dict, hparams: dict | None, fingerprint:
     """How a stored round differs from what this study would train for it ("" when alike)."""
     stored = record["hyperparameters"]
     expected = {"pairs": (record["pairs"], settings["pairs"])}
-    expected["data seed"] = (record["data_seed"], settings["seed"] + record["round"])
+    expected["data seed"] = (record["data_seed"], seeds.round_seed(settings["seed"], record["round"]))
     expected["precision"] = (stored.get("precision"), settings["precision"])
     if settings["epochs"] is not None:
         expected["epochs"] = (stored.get("epochs"), settings["epochs"])
@@ -232,7 +228,9 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
     for v, name in enumerate(names, start=1):
         hparams = chosen[name]
         for i in todo[name]:
-            train, test = generate_pair_sets(args.pairs, args.seed + i, args.data_dir, args.download)
+            train, test = generate_pair_sets(
+                args.pairs, seeds.round_seed(args.seed, i), args.data_dir, args.download
+            )
             spec = RunSpec(name, run_seed(args.seed, name, i), hparams, train, {TEST: test}, monitor=test)
             progress = f"[variant {v}/{len(names)} {name}] round {i + 1}/{args.rounds}"
             (result,) = train_runs([spec], trainer=trainer, validation_freq=HELD_OUT_EVERY, label=progress)
@@ -257,7 +255,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
                 "variant": name,
                 "round": i,
                 "seed": spec.seed,
-                "data_seed": args.seed + i,
+                "data_seed": seeds.round_seed(args.seed, i),
                 "hyperparameters": dataclasses.asdict(hparams),
                 ARCHITECTURE: fingerprints[name],
                 "pairs": args.pairs,

@@ -11,7 +11,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from kerascmp import cli, defaults, files
+from kerascmp import cli, defaults, files, seeds
 from kerascmp.data import max_pairs
 from kerascmp.outputs import PAIR_OUTPUTS, TEST, TRAIN, error_key
 
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     trainer = Trainer()  # rounds share one compiled training step
     diverged = 0
     for r in range(args.rounds):
-        seed = args.seed + r
+        seed = seeds.round_seed(args.seed, r)
         train_pairs, test_pairs = generate_pair_sets(args.pairs, seed, args.data_dir, args.download)
         spec = training.RunSpec(variant.name, seed, hparams, train_pairs, {TEST: test_pairs})
         (result,) = training.train_runs(

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerascmp import seeds
 from kerascmp.data import PairSet, digits_of
 from kerascmp.evaluation import predict, score, targets_of
 from kerascmp.models import comparator_of, digit_classifier, digit_nets, ensemble_model
@@ -190,7 +191,9 @@ def train_runs(
     hp = specs[0].hparams
     start = time.perf_counter()
     k = variant.members  # an ensemble trains its members as independent runs, packed together
-    member_specs = [replace(spec, seed=member_seed(spec.seed, m, k)) for spec in specs for m in range(k)]
+    member_specs = [
+        replace(spec, seed=seeds.member_seed(spec.seed, m, k)) for spec in specs for m in range(k)
+    ]
     given = {i * k: model for i, model in enumerate(models or [])}  # a caller's model is member 0
     members = [
         given[i] if i in given else build_model(spec.variant, seed=spec.seed, precision=hp.precision)
@@ -231,12 +234,6 @@ def train_runs(
         errors, diverged = score(model, spec)
         results.append(RunResult(spec, model, errors, history, wall_s, diverged=diverged))
     return results
-
-
-def member_seed(seed: int, member: int, members: int) -> int:
-    """The seed of an ensemble's member: the run's own seed for a single model; distinct for every
-    (run seed, member) otherwise."""
-    return seed if members == 1 else (seed * members + member) % 2**32
 
 
 def mean_curves(histories: list[dict[str, list[float]]]) -> dict[str, list[float]]:

@@ -331,15 +331,6 @@ def assert_flat_memory(exported, tmp_path, *extra: str) -> None:
     assert peaks[60_000] - peaks[2_000] < 40, peaks  # the whole array would add 94 MB, twice over
 
 
-def test_commands_print_no_tensorflow_start_up_banners(tmp_path):
-    result = run_module(
-        "kerascmp.train", "--variant", "main", "--epochs", "1", "--pairs", "100", "--no-export"
-    )
-    assert result.returncode == 0, result.stderr
-    assert "oneDNN" not in result.stderr and "absl::InitializeLog" not in result.stderr, result.stderr
-    assert "round 1/1" in result.stdout
-
-
 @pytest.mark.parametrize("case", ["npz", "pickle", "negative", "zeros", "labels_range"])
 def test_predict_array_messages_say_what_is_wrong(case, exported, tmp_path):
     good = np.full((3, 2, 14, 14), 100.0, np.float32)

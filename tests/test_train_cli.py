@@ -64,6 +64,8 @@ def test_train_cli_end_to_end(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "round 2/2" in result.stdout and "mean ± std over 2 rounds" in result.stdout
+    # TensorFlow's start-up banners (oneDNN, absl) are filtered out of a command's stderr
+    assert "oneDNN" not in result.stderr and "absl::InitializeLog" not in result.stderr, result.stderr
     saved = json.loads(results.read_text())
     assert [r["seed"] for r in saved["rounds"]] == [0, 1]
     assert set(saved["summary"]) == set(train.ERROR_KEYS)

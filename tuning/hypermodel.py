@@ -7,7 +7,7 @@ import dataclasses
 import keras_tuner
 import numpy as np
 
-from kerascmp import defaults
+from kerascmp import defaults, seeds
 from kerascmp.data import generate_training_pairs, train_validation_split
 from kerascmp.outputs import COMPARISON, PAIR_OUTPUTS, VALIDATION, curve_key, error_key
 from kerascmp.trainer import Trainer
@@ -76,9 +76,12 @@ class ComparisonHyperModel(keras_tuner.HyperModel):
         """The model of the trial's first round, initialised from that round's seed."""
         hparams = self.hyperparameters(hp)
         first_round = hp.values.get(FIRST_ROUND, 0)
-        return build_model(
-            self.settings.variant, seed=self.settings.seed + first_round, precision=hparams.precision
+        # member 0 of the first round's run, as train_runs would build it (an ensemble's members have
+        # seeds of their own: kerascmp.seeds.member_seed)
+        seed = seeds.member_seed(
+            seeds.round_seed(self.settings.seed, first_round), 0, get_variant(self.settings.variant).members
         )
+        return build_model(self.settings.variant, seed=seed, precision=hparams.precision)
 
     def fit(self, hp, model, *args, **kwargs):
         """Mean and std over the rounds of each validation error (%); the objective is the comparison mean."""
@@ -87,9 +90,10 @@ class ComparisonHyperModel(keras_tuner.HyperModel):
         results = []
         rounds = s.rounds_of(hp.values.get(FIRST_ROUND, 0))
         for r in rounds:
-            pairs = generate_training_pairs(s.pairs, s.seed + r, s.data_dir, s.download)
-            fit_pairs, validation = train_validation_split(pairs, s.seed + r)
-            spec = RunSpec(s.variant, s.seed + r, hparams, fit_pairs, {VALIDATION: validation})
+            seed = seeds.round_seed(s.seed, r)
+            pairs = generate_training_pairs(s.pairs, seed, s.data_dir, s.download)
+            fit_pairs, validation = train_validation_split(pairs, seed)
+            spec = RunSpec(s.variant, seed, hparams, fit_pairs, {VALIDATION: validation})
             # One at a time: packing rounds gains nothing on 2 cores (benchmarks/README.md).
             (result,) = train_runs(
                 [spec],
