@@ -130,6 +130,11 @@ def atomic_write_json(path: str | os.PathLike, data) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
+def differences(stored: dict, wanted: dict) -> str:
+    """ "key stored -> wanted" for each key of `wanted` whose stored value differs ("" when none)."""
+    return ", ".join(f"{k} {stored.get(k)} -> {v}" for k, v in wanted.items() if stored.get(k) != v)
+
+
 def claim_directory(settings_file: Path, settings: dict, what: str, remedy: str) -> None:
     """A directory holds one study or search: record its settings, or refuse to mix in other ones."""
     if settings_file.exists():
@@ -138,9 +143,7 @@ def claim_directory(settings_file: Path, settings: dict, what: str, remedy: str)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise UsageError(f"{settings_file} is damaged (not JSON); {remedy}") from None
         if stored != settings:
-            changed = ", ".join(
-                f"{k} {stored.get(k)} -> {v}" for k, v in settings.items() if stored.get(k) != v
-            )
+            changed = differences(stored, settings)
             raise UsageError(
                 f"{settings_file.parent} holds a {what} with other settings ({changed}); {remedy}"
             )

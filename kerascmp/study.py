@@ -94,8 +94,8 @@ def build_parser() -> cli.ArgumentParser:
 # ---- storage ------------------------------------------------------------------------------------------
 
 
-def _mismatches(record: dict, settings: dict, hparams: dict | None, fingerprint: dict | None) -> str:
-    """How a stored round differs from what this study would train for it ("" when alike)."""
+def _mismatches(record: dict, settings: dict, hparams: dict | None, fingerprint: dict | None) -> dict:
+    """{what: (stored, this study's)} where a stored round differs from what this study would train."""
     stored = record["hyperparameters"]
     expected = {"pairs": (record["pairs"], settings["pairs"])}
     expected["data seed"] = (record["data_seed"], seeds.round_seed(settings["seed"], record["round"]))
@@ -105,11 +105,11 @@ def _mismatches(record: dict, settings: dict, hparams: dict | None, fingerprint:
     if hparams is not None:
         expected.update({key: (stored.get(key), value) for key, value in hparams.items()})
     if fingerprint is not None and record.get(ARCHITECTURE, fingerprint) != fingerprint:
-        expected["architecture"] = (
+        expected[ARCHITECTURE] = (
             f"{record[ARCHITECTURE].get('parameters')} parameters {record[ARCHITECTURE].get('sha256')}",
             f"{fingerprint['parameters']} parameters {fingerprint['sha256']}",
         )
-    return ", ".join(f"{key} {old} -> {new}" for key, (old, new) in expected.items() if old != new)
+    return {key: pair for key, pair in expected.items() if pair[0] != pair[1]}
 
 
 def remedy(output_dir: Path, stored: list[dict]) -> str:
@@ -127,9 +127,10 @@ def check_rounds(stored: list[dict], settings: dict, chosen: dict, fingerprints:
     checked against each round's own record, not against study.json, which can go missing."""
     for record in stored:
         name = record["variant"]
-        changed = _mismatches(record, settings, chosen.get(name), fingerprints.get(name))
-        if changed:
-            what = "another definition of " + name if "architecture" in changed else "other settings"
+        mismatches = _mismatches(record, settings, chosen.get(name), fingerprints.get(name))
+        if mismatches:
+            what = f"another definition of {name}" if ARCHITECTURE in mismatches else "other settings"
+            changed = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in mismatches.items())
             raise cli.UsageError(
                 f"{output_dir} holds {name} rounds made with {what} (round {record['round'] + 1}: "
                 f"{changed}); {remedy(output_dir, stored)}"

@@ -183,11 +183,7 @@ def check_trials(project_dir: Path, trial_settings: dict) -> None:
             raise cli.UsageError(
                 f"{path} is damaged (not JSON); delete {trial_dir} to rerun its point"
             ) from None
-        changed = ", ".join(
-            f"{key} {stored.get(key)} -> {value}"
-            for key, value in trial_settings.items()
-            if stored.get(key) != value
-        )
+        changed = files.differences(stored, trial_settings)
         if changed:
             raise cli.UsageError(
                 f"--project-dir {project_dir} holds {trial_dir.name}, trained with other settings "
