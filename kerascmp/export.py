@@ -32,7 +32,11 @@ from kerascmp.outputs import (
     COMPARISON,
     DIGIT_OUTPUTS,
     FIRST_LEQ_SECOND,
+    FROM_MNIST,
     P_FIRST_LEQ_SECOND,
+    SERVING,
+    SIGNATURE_INPUT,
+    SIGNATURE_INPUTS,
     probabilities_key,
 )
 
@@ -61,6 +65,11 @@ def serving_outputs(model: keras.Model, pairs: tf.Tensor) -> dict[str, tf.Tensor
     return outputs
 
 
+def _input_spec(signature: str) -> tf.TensorSpec:
+    shape, dtype = SIGNATURE_INPUTS[signature]
+    return tf.TensorSpec(list(shape), tf.as_dtype(dtype), name=SIGNATURE_INPUT)
+
+
 def export_model(model: keras.Model, directory: str | Path, metadata: dict) -> str | None:
     """Write the SavedModel (both signatures), kerascmp.json, and `<directory>.keras`, each atomically.
 
@@ -73,14 +82,14 @@ def export_model(model: keras.Model, directory: str | Path, metadata: dict) -> s
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
-        name="serving_default",
+        name=SERVING,
         fn=lambda pairs: serving_outputs(model, pairs),
-        input_signature=[tf.TensorSpec([None, 2, 14, 14], tf.float32, name="pairs")],
+        input_signature=[_input_spec(SERVING)],
     )
     archive.add_endpoint(
-        name="from_mnist",
+        name=FROM_MNIST,
         fn=lambda pairs: serving_outputs(model, pool_2x2(pairs)),
-        input_signature=[tf.TensorSpec([None, 2, 28, 28], tf.uint8, name="pairs")],
+        input_signature=[_input_spec(FROM_MNIST)],
     )
     # Write beside the target and swap in, so an interrupted export never leaves half a SavedModel.
     staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
@@ -190,7 +199,7 @@ def run_metadata(result) -> dict:
         "pairs": len(result.spec.train),
         "errors_percent": result.errors,
         "inputs": {
-            "serving_default": "pairs float32 [batch, 2, 14, 14], raw pixels 0-255",
-            "from_mnist": "pairs uint8 [batch, 2, 28, 28]",
+            SERVING: "pairs float32 [batch, 2, 14, 14], raw pixels 0-255",
+            FROM_MNIST: "pairs uint8 [batch, 2, 28, 28]",
         },
     }

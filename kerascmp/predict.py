@@ -23,14 +23,14 @@ from kerascmp.outputs import (
     COMPARISON,
     DIGIT_OUTPUTS,
     FIRST_LEQ_SECOND,
+    FROM_MNIST,
     P_FIRST_LEQ_SECOND,
+    SERVING,
+    SIGNATURE_INPUT,
+    SIGNATURE_INPUTS,
     probabilities_key,
 )
 
-SIGNATURE_INPUTS = {  # kerascmp.export's signatures: each takes one batch of pairs
-    "serving_default": ((None, 2, 14, 14), "float32"),
-    "from_mnist": ((None, 2, 28, 28), "uint8"),
-}
 SIGNATURES = tuple(SIGNATURE_INPUTS)
 
 
@@ -75,7 +75,7 @@ def load_model(directory: str):
     for name, (shape, dtype) in SIGNATURE_INPUTS.items():
         signature = model.signatures[name]
         _, inputs = signature.structured_input_signature
-        spec = inputs.get("pairs")
+        spec = inputs.get(SIGNATURE_INPUT)
         if len(inputs) != 1 or spec is None or tuple(spec.shape) != shape or spec.dtype.name != dtype:
             found = ", ".join(f"{k} {tuple(v.shape)} {v.dtype.name}" for k, v in inputs.items())
             raise cli.UsageError(
@@ -96,13 +96,13 @@ def run_model(model, pairs: np.ndarray) -> dict[str, np.ndarray]:
     import tensorflow as tf
 
     if pairs.shape[2:] == (28, 28) and pairs.dtype == np.uint8:
-        outputs = model.signatures["from_mnist"](pairs=tf.constant(pairs))
+        outputs = model.signatures[FROM_MNIST](pairs=tf.constant(pairs))
     else:
         if pairs.shape[2:] == (28, 28):
             from kerascmp.data import pool_2x2
 
             pairs = pool_2x2(pairs)
-        outputs = model.signatures["serving_default"](pairs=tf.constant(pairs, tf.float32))
+        outputs = model.signatures[SERVING](pairs=tf.constant(pairs, tf.float32))
     return {name: value.numpy() for name, value in outputs.items()}
 
 
