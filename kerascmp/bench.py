@@ -3,7 +3,7 @@
 Measures, on this machine and in one invocation:
   (a) the matmul ceiling in float32 and bfloat16;
   (b) a plain baseline: the report's `main` model, `model.fit` on NumPy arrays with default settings;
-  (c) kerascmp's training path (`kerascmp.training.train_runs`) on the same work;
+  (c) kerascmp's training path (`kerascmp.engine.runs.train_runs`) on the same work;
 and reports seconds per 50-epoch run, images/s, GFLOP/s, the fraction of the ceiling, and the ratio
 baseline / kerascmp. Each timed run is a fresh process (TensorFlow's thread settings are per process),
 and baseline and kerascmp runs alternate so that machine drift hits both alike. The same runs give the
@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from kerascmp import cli, defaults, files
-from kerascmp.bench_machine import conv_profile, machine_name, matmul_ceiling
-from kerascmp.bench_report import PACKED_ROUNDS, describe, markdown, training_flops_per_image
-from kerascmp.outputs import COMPARISON, TEST, error_key
+from kerascmp.analysis.speed import PACKED_ROUNDS, describe, markdown, training_flops_per_image
+from kerascmp.engine.machine import conv_profile, machine_name, matmul_ceiling
+from kerascmp.names import COMPARISON, TEST, error_key
 from kerascmp.variants import get_variant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,8 +45,9 @@ DEFAULT_THREADS_ENV = {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": 
 def worker(mode: str, seed: int, epochs: int, rounds: int) -> dict:
     """Train `rounds` runs of `main` from `seed` the given way; returns seconds per run and test errors."""
     from kerascmp.data import generate_pair_sets
-    from kerascmp.trainer import Trainer
-    from kerascmp.training import RunSpec, train_runs
+    from kerascmp.engine.fitting import Trainer
+    from kerascmp.engine.runs import train_runs
+    from kerascmp.engine.specs import RunSpec
 
     pair_sets = [generate_pair_sets(defaults.PAIRS, seed + r) for r in range(rounds)]
     variant = get_variant("main")
@@ -82,8 +83,8 @@ def _plain_fit(train, test, hparams, seed: int) -> float:
     """What a Keras user writes first: compile, then fit on NumPy arrays, default settings."""
     import keras
 
-    from kerascmp.evaluation import error_rates, targets_of
-    from kerascmp.training import compile_model, loss_weights
+    from kerascmp.engine.compile import compile_model, loss_weights
+    from kerascmp.engine.scoring import error_rates, targets_of
 
     keras.utils.set_random_seed(seed)
     model = compile_model(

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 import errno
-import importlib.abc
-import importlib.util
 import math
-import os
-import re
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
+
+from kerascmp.engine import runtime
+from kerascmp.errors import DataError, StorageError, UsageError, VariantError, printable
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3  # training ran, but a run's weights or outputs became NaN or infinite
@@ -21,61 +19,6 @@ EXIT_INTERRUPTED = 130
 EXIT_STORAGE = 4  # a result could not be written (disk full, read-only file system); what was kept is said
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
 MAX_SEED = 2**32 - 1  # NumPy's and Keras's global seeds must fit in 32 bits
-
-
-def prepare_tensorflow() -> None:
-    """Settings TensorFlow reads once, when it starts; every entry point makes them before importing it.
-
-    TensorFlow's C++ start-up banners drown the tools' own output. The study's ops are small: two
-    independent branches (digit A and B, or packed runs) side by side, each on half the cores, beat every
-    op on all cores (benchmarks/README.md). TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, if set, win.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _QuietTensorFlowImport())
-    if "TF_NUM_INTRAOP_THREADS" not in os.environ and "TF_NUM_INTEROP_THREADS" not in os.environ:
-        os.environ["TF_NUM_INTEROP_THREADS"] = "2"
-        os.environ["TF_NUM_INTRAOP_THREADS"] = str(max(1, (os.cpu_count() or 2) // 2))
-
-
-# What TensorFlow 2.21 writes to file descriptor 2 while it is imported, before TF_CPP_MIN_LOG_LEVEL
-# applies (absl's log is not initialised yet): the same two lines on every command.
-_START_UP_BANNERS = re.compile(
-    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|I\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on\..*"
-)
-
-
-class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
-    """Imports TensorFlow, whenever that first happens, with its start-up banners filtered out of stderr;
-    anything else it writes there is passed on."""
-
-    def find_spec(self, name, path, target=None):
-        if name != "tensorflow":
-            return None
-        sys.meta_path.remove(self)  # once, and the real finders do the finding
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            return spec
-        exec_module = spec.loader.exec_module
-
-        def quiet_exec_module(module):
-            sys.stderr.flush()
-            saved = os.dup(2)
-            with tempfile.TemporaryFile() as captured:
-                os.dup2(captured.fileno(), 2)
-                try:
-                    exec_module(module)
-                finally:
-                    os.dup2(saved, 2)
-                    os.close(saved)
-                    captured.seek(0)
-                    for line in captured.read().decode(errors="replace").splitlines():
-                        if not _START_UP_BANNERS.fullmatch(line):
-                            print(line, file=sys.stderr)
-
-        spec.loader.exec_module = quiet_exec_module
-        return spec
 
 
 class Terminated(BaseException):
@@ -95,20 +38,6 @@ class _SigtermHandler:
         self.received = True
         if frame is None or frame.f_code.co_name != "__del__":  # Python would print and drop it there
             raise Terminated()
-
-
-def printable(text) -> str:
-    """`text` safe for a terminal: control characters (escape codes from a tampered file or a strange
-    path) shown as escapes, not obeyed."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in str(text))
-
-
-class UsageError(Exception):
-    """A bad input from the user: reported as one line, exit code 2."""
-
-
-class StorageError(Exception):
-    """A result that could not be written (disk full, read-only): one line saying what was kept, exit 4."""
 
 
 # What a full or read-only disk raises; any command that meets one says so in one line.
@@ -238,7 +167,7 @@ def run_main(
     main: Callable[[list[str] | None], int | None], argv: list[str] | None = None, resumable: bool = False
 ) -> None:
     """Run an entry point; expected failures end as one line on stderr and a non-zero exit."""
-    prepare_tensorflow()
+    runtime.prepare_tensorflow()  # before anything imports TensorFlow
     sigterm = _SigtermHandler()
     try:
         code = main(argv)
@@ -254,8 +183,6 @@ def run_main(
 
 def _exit_code(err: BaseException, resumable: bool, terminated: bool) -> int:
     """One line on stderr for an expected failure, and its exit code; anything else is raised on."""
-    from kerascmp.data import DataError
-    from kerascmp.variants import VariantError
 
     if terminated or isinstance(err, (KeyboardInterrupt, Terminated)):
         return _stopped(terminated or isinstance(err, Terminated), resumable)

@@ -1,65 +1,19 @@
 """Where a variant's comparisons fail: `python -m kerascmp.failures results/beyond --variant best`.
 
 Reads the test pairs each round compared wrongly (`test_comparison_failures` in a study's rounds.jsonl)
-and prints, as markdown, how many failures came from a misread digit, and which digit pairs fail most.
+and prints, as markdown (kerascmp.analysis.failure_summary), how many failures came from a misread
+digit, and which digit pairs fail most. It needs neither TensorFlow nor Keras.
 """
 
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from pathlib import Path
-from typing import NamedTuple
 
 from kerascmp import cli
-from kerascmp.outputs import ROUNDS_FILE, TEST_COMPARISON_FAILURES
-
-
-class Failure(NamedTuple):
-    """One wrong comparison as stored (kerascmp.evaluation.comparison_failures): true and read digits."""
-
-    first: int
-    second: int
-    first_read: int
-    second_read: int
-
-
-def summarize_failures(rounds: list[dict], variant: str, top: int = 8) -> str:
-    """Markdown: the failures of `variant` over its stored rounds, by cause and by digit pair."""
-    stored = [r for r in rounds if r["variant"] == variant and r.get(TEST_COMPARISON_FAILURES) is not None]
-    if not stored:
-        raise cli.UsageError(
-            f"no rounds of {variant} with stored failures (studies since 2026-12-02 store them)"
-        )
-    failures = [Failure(*f) for r in stored for f in r[TEST_COMPARISON_FAILURES]]
-    pairs = sum(r["pairs"] for r in stored)
-    misread = [f for f in failures if (f.first, f.second) != (f.first_read, f.second_read)]
-    close = sum(abs(f.first - f.second) <= 1 for f in failures)
-    lines = [
-        f"{variant}: {len(failures)} wrong comparisons in {pairs} test pairs ({len(stored)} rounds, "
-        f"{100 * len(failures) / pairs:.2f} %).",
-        f"- {len(misread)} ({100 * len(misread) / max(1, len(failures)):.0f} %) have a misread digit; the "
-        "rest read both digits right (argmax) but put P(a ≤ b) on the wrong side of 1/2.",
-        f"- {close} ({100 * close / max(1, len(failures)):.0f} %) compare digits equal or 1 apart, where one "
-        "misread flips the answer.",
-        "",
-        "| first, second digit | wrong comparisons | read as (most often) |",
-        "|---|---|---|",
-    ]
-    by_pair = Counter((f.first, f.second) for f in failures)
-    for (a, b), count in by_pair.most_common(top):
-        reads = Counter((f.first_read, f.second_read) for f in failures if (f.first, f.second) == (a, b))
-        (read_a, read_b), _ = reads.most_common(1)[0]
-        lines.append(f"| {a}, {b} | {count} | {read_a}, {read_b} |")
-    misread_digits = Counter(
-        (true, read)
-        for f in misread
-        for true, read in ((f.first, f.first_read), (f.second, f.second_read))
-        if true != read
-    )
-    shown = ", ".join(f"{t} read as {r} ({n})" for (t, r), n in misread_digits.most_common(6))
-    lines += ["", f"Most frequent misreadings: {shown}."]
-    return "\n".join(lines)
+from kerascmp.analysis import rounds
+from kerascmp.analysis.failure_summary import summarize_failures
+from kerascmp.names import ROUNDS_FILE
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -70,8 +24,6 @@ def build_parser() -> cli.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kerascmp import rounds
-
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     path = Path(args.study_dir) / ROUNDS_FILE
     if not path.is_file():

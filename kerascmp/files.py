@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kerascmp.cli import UsageError
+from kerascmp.errors import UsageError
 
 
 def _umask() -> int:

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from kerascmp import cli, files
-from kerascmp.inputs import check_labels, check_pairs, chunks, load_array, read_image
-from kerascmp.outputs import (
+from kerascmp.engine import runtime
+from kerascmp.names import (
     COMPARISON,
     DIGIT_OUTPUTS,
     FIRST_LEQ_SECOND,
@@ -30,6 +30,7 @@ from kerascmp.outputs import (
     SIGNATURE_INPUTS,
     probabilities_key,
 )
+from kerascmp.serving.inputs import check_labels, check_pairs, chunks, load_array, read_image
 
 SIGNATURES = tuple(SIGNATURE_INPUTS)
 
@@ -51,14 +52,15 @@ def build_parser() -> cli.ArgumentParser:
 
 
 def load_model(directory: str):
-    import tensorflow as tf
-
     path = Path(directory)
     if not (path / "saved_model.pb").is_file():
         raise cli.UsageError(
             f"{directory} is not a SavedModel directory (no saved_model.pb); "
             "export one with python -m kerascmp.train"
         )
+    runtime.configure_runtime()
+    import tensorflow as tf
+
     try:
         model = tf.saved_model.load(str(path))
     except Exception as err:  # TF raises several types for a damaged SavedModel

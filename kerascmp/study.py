@@ -14,18 +14,19 @@ import sys
 import time
 from pathlib import Path
 
-from kerascmp import cli, defaults, files, rounds, seeds
+from kerascmp import cli, defaults, files, seeds
+from kerascmp.analysis import rounds
+from kerascmp.analysis.rounds import ARCHITECTURE
 from kerascmp.data import max_pairs
-from kerascmp.outputs import (
+from kerascmp.engine import runtime
+from kerascmp.names import (
     COMPARISON,
     PAIR_OUTPUTS,
     ROUNDS_FILE,
     TEST,
-    TEST_COMPARISON_FAILURES,
     error_key,
 )
-from kerascmp.rounds import ARCHITECTURE
-from kerascmp.variants import REPORT_ROWS, REPORT_VARIANTS
+from kerascmp.variants import REPORT_VARIANTS
 
 STUDY_FILE = "study.json"  # the study's settings, and its marker: --overwrite touches no other dir
 TENSORBOARD_DIR = "tensorboard"  # the default --tensorboard, inside the study dir
@@ -46,18 +47,15 @@ def parse_variants(text: str) -> list[str]:
 
 
 def run_seed(seed: int, variant: str, round_index: int) -> int:
-    """A seed of its own for each (variant, round), stable whatever subset of variants is run or loaded."""
-    variant_id = REPORT_ROWS.index(variant) if variant in REPORT_ROWS else seeds.name_id(variant)
-    return seeds.study_run_seed(seed, variant_id, round_index)
+    """A seed of its own for each (variant, round), from the variant's own seed identity: stable whatever
+    subset of variants is run or loaded, and whatever their order."""
+    return seeds.study_run_seed(seed, cli.variant_named(variant).seed_id, round_index)
 
 
 def hyperparameters_of(name: str, args):
     """A variant's hyperparameters for this study: its defaults, or its best point on the report's grid."""
-    learning_rate, c_aux = (None, None)
-    if args.hyperparameters == "report" and name in defaults.REPORT_GRID_HYPERPARAMETERS:
-        learning_rate, c_aux, _ = defaults.REPORT_GRID_HYPERPARAMETERS[name]
-    return cli.variant_named(name).hyperparameters(
-        learning_rate=learning_rate, c_aux=c_aux, epochs=args.epochs, precision=args.precision
+    return cli.variant_named(name).protocol_hyperparameters(
+        args.hyperparameters, epochs=args.epochs, precision=args.precision
     )
 
 
@@ -75,8 +73,8 @@ def build_parser() -> cli.ArgumentParser:
         "--hyperparameters",
         choices=("tuned", "report"),
         default="tuned",
-        help="'tuned': each variant's defaults (kerascmp/defaults.py); 'report': the best points of the "
-        "report's grid, 5 learning rates up to 0.1 (the table in results/)",
+        help="'tuned': each variant's defaults; 'report': the best points of the report's grid, 5 learning "
+        "rates up to 0.1 (the table in results/); each variant declares both (kerascmp/variants/)",
     )
     parser.add_argument("--pairs", type=cli.positive_int, default=defaults.PAIRS)
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default=defaults.PRECISION)
@@ -94,25 +92,27 @@ def build_parser() -> cli.ArgumentParser:
 # ---- storage ------------------------------------------------------------------------------------------
 
 
-def _mismatches(record: dict, settings: dict, hparams: dict | None, fingerprint: dict | None) -> dict:
+def _mismatches(
+    record: rounds.RoundRecord, settings: dict, hparams: dict | None, fingerprint: dict | None
+) -> dict:
     """{what: (stored, this study's)} where a stored round differs from what this study would train."""
-    stored = record["hyperparameters"]
-    expected = {"pairs": (record["pairs"], settings["pairs"])}
-    expected["data seed"] = (record["data_seed"], seeds.round_seed(settings["seed"], record["round"]))
+    stored = record.hyperparameters
+    expected = {"pairs": (record.pairs, settings["pairs"])}
+    expected["data seed"] = (record.data_seed, seeds.round_seed(settings["seed"], record.round))
     expected["precision"] = (stored.get("precision"), settings["precision"])
     if settings["epochs"] is not None:
         expected["epochs"] = (stored.get("epochs"), settings["epochs"])
     if hparams is not None:
         expected.update({key: (stored.get(key), value) for key, value in hparams.items()})
-    if fingerprint is not None and record.get(ARCHITECTURE, fingerprint) != fingerprint:
+    if fingerprint is not None and record.architecture not in (None, fingerprint):
         expected[ARCHITECTURE] = (
-            f"{record[ARCHITECTURE].get('parameters')} parameters {record[ARCHITECTURE].get('sha256')}",
+            f"{record.architecture.get('parameters')} parameters {record.architecture.get('sha256')}",
             f"{fingerprint['parameters']} parameters {fingerprint['sha256']}",
         )
     return {key: pair for key, pair in expected.items() if pair[0] != pair[1]}
 
 
-def remedy(output_dir: Path, stored: list[dict]) -> str:
+def remedy(output_dir: Path, stored: list[rounds.RoundRecord]) -> str:
     """What to do about a refused directory, and what --overwrite would delete there."""
     if files.tracked_by_git(output_dir / ROUNDS_FILE):
         return (
@@ -122,17 +122,19 @@ def remedy(output_dir: Path, stored: list[dict]) -> str:
     return f"use another --output-dir, or --overwrite to delete its {len(stored)} stored round(s)"
 
 
-def check_rounds(stored: list[dict], settings: dict, chosen: dict, fingerprints: dict, output_dir: Path):
+def check_rounds(
+    stored: list[rounds.RoundRecord], settings: dict, chosen: dict, fingerprints: dict, output_dir: Path
+):
     """Rounds are averaged together, so every stored one must have been made as this study would make it:
     checked against each round's own record, not against study.json, which can go missing."""
     for record in stored:
-        name = record["variant"]
+        name = record.variant
         mismatches = _mismatches(record, settings, chosen.get(name), fingerprints.get(name))
         if mismatches:
             what = f"another definition of {name}" if ARCHITECTURE in mismatches else "other settings"
             changed = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in mismatches.items())
             raise cli.UsageError(
-                f"{output_dir} holds {name} rounds made with {what} (round {record['round'] + 1}: "
+                f"{output_dir} holds {name} rounds made with {what} (round {record.round + 1}: "
                 f"{changed}); {remedy(output_dir, stored)}"
             )
 
@@ -140,7 +142,7 @@ def check_rounds(stored: list[dict], settings: dict, chosen: dict, fingerprints:
 def discard_study(output_dir: Path, tensorboard: Path) -> None:
     """`--overwrite` discards only a study's own files: its rounds, settings and TensorBoard runs (the
     whole default log dir inside the study's dir; elsewhere, only the runs marked as this study's)."""
-    from kerascmp import tensorboard_logs
+    from kerascmp.engine import tensorboard_logs
 
     inside = tensorboard == output_dir / TENSORBOARD_DIR
     owned = (STUDY_FILE, ROUNDS_FILE, *((TENSORBOARD_DIR,) if inside else ()))
@@ -187,12 +189,19 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
     rounds_path = output_dir / ROUNDS_FILE
     stored = rounds.load(rounds_path)
 
-    from kerascmp import export, study_report, tensorboard_logs
+    runtime.configure_runtime()
+    from kerascmp.analysis.study_files import write_study_files
+    from kerascmp.analysis.summaries import summarize, summary_table
+    from kerascmp.analysis.tables import table_markdown
     from kerascmp.data import generate_pair_sets
-    from kerascmp.evaluation import comparison_failures
+    from kerascmp.engine import tensorboard_logs
+    from kerascmp.engine.build import build_model
+    from kerascmp.engine.fitting import Trainer
+    from kerascmp.engine.runs import train_runs
+    from kerascmp.engine.scoring import comparison_failures
+    from kerascmp.engine.specs import RunSpec
     from kerascmp.models import architecture_fingerprint
-    from kerascmp.trainer import Trainer
-    from kerascmp.training import RunSpec, build_model, summarize, train_runs
+    from kerascmp.serving import export
 
     chosen = {name: hyperparameters_of(name, args) for name in names}
     fingerprints = {
@@ -204,7 +213,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
     )
     files.claim_directory(output_dir / STUDY_FILE, settings, "study", remedy(output_dir, stored))
     epochs = " / ".join(sorted({f"{h.epochs} epochs" for h in chosen.values()}, key=len))
-    done = {(r["variant"], r["round"]) for r in stored}
+    done = {(r.variant, r.round) for r in stored}
     todo = {name: [i for i in range(args.rounds) if (name, i) not in done] for name in names}
     total = sum(len(v) for v in todo.values())
     skipped = len(names) * args.rounds - total
@@ -252,25 +261,23 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
                 monitored_every=HELD_OUT_EVERY,
                 owner=tensorboard_owner(output_dir),
             )
-            record = {
-                "variant": name,
-                "round": i,
-                "seed": spec.seed,
-                "data_seed": seeds.round_seed(args.seed, i),
-                "hyperparameters": dataclasses.asdict(hparams),
-                ARCHITECTURE: fingerprints[name],
-                "pairs": args.pairs,
-                "errors": result.errors,
-                "diverged": result.diverged,
-                TEST_COMPARISON_FAILURES: None
-                if result.diverged
-                else comparison_failures(result.model, test),
-                "history": result.history,
-                "history_val_every": HELD_OUT_EVERY,
-                "wall_s": result.wall_s,
-                "tensorboard_s": time.perf_counter() - logged,
-                "packages": versions,
-            }
+            record = rounds.RoundRecord(
+                variant=name,
+                round=i,
+                seed=spec.seed,
+                data_seed=seeds.round_seed(args.seed, i),
+                hyperparameters=dataclasses.asdict(hparams),
+                architecture=fingerprints[name],
+                pairs=args.pairs,
+                errors=result.errors,
+                diverged=result.diverged,
+                test_comparison_failures=None if result.diverged else comparison_failures(result.model, test),
+                history=result.history,
+                history_val_every=HELD_OUT_EVERY,
+                wall_s=result.wall_s,
+                tensorboard_s=time.perf_counter() - logged,
+                packages=versions,
+            )
             try:
                 rounds.append(rounds_path, record)  # on disk before the next round starts
             except OSError as err:
@@ -281,7 +288,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
                 ) from None
             stored.append(record)
             trained += 1
-            mean, std = summarize([r["errors"][test_comparison] for r in stored if r["variant"] == name])
+            mean, std = summarize([r.errors[test_comparison] for r in stored if r.variant == name])
             eta = (time.perf_counter() - started) / trained * (total - trained)
             outcome = (
                 "DIVERGED (NaN or infinite weights)"
@@ -297,16 +304,16 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
             )
 
     # The table and figures show every variant stored here, each over all its stored rounds.
-    table = study_report.summary_table(stored)
+    table = summary_table(stored)
     try:
-        study_report.write_outputs(stored, output_dir, title)
+        write_study_files(stored, output_dir, title)
     except OSError as err:
         raise cli.StorageError(
             f"all {len(stored)} rounds are stored in {rounds_path}, but the table and figures could not be "
             f"written ({err.strerror}); free space and rerun the same command: nothing is trained again"
         ) from None
     wall = time.perf_counter() - started
-    print(study_report.table_markdown(table))
+    print(table_markdown(table))
     print(
         "the table summarises every round stored in "
         + f"{output_dir}: "

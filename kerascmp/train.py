@@ -13,7 +13,8 @@ from pathlib import Path
 
 from kerascmp import cli, defaults, files, seeds
 from kerascmp.data import max_pairs
-from kerascmp.outputs import PAIR_OUTPUTS, TEST, TRAIN, error_key
+from kerascmp.engine import runtime
+from kerascmp.names import PAIR_OUTPUTS, TEST, TRAIN, error_key
 
 DIVERGED = "DIVERGED: weights or outputs became NaN or infinite"
 ERROR_KEYS = tuple(error_key(split, output) for split in (TRAIN, TEST) for output in PAIR_OUTPUTS)
@@ -25,7 +26,7 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument(
         "--lr",
         type=cli.positive_float,
-        help="learning rate (default: the variant's, see kerascmp/defaults.py)",
+        help="learning rate (default: the variant's, see kerascmp/variants/)",
     )
     parser.add_argument(
         "--c-aux",
@@ -89,7 +90,7 @@ def parse_args(argv: list[str] | None = None):
     cli.load_plugins(args.plugin)
     variant = cli.variant_named(args.variant)
     if not args.no_export:
-        from kerascmp.export import check_export_target
+        from kerascmp.serving.export import check_export_target
 
         check_export_target(Path(args.output_dir) / variant.name)
     if args.c_aux is not None and not variant.uses_c_aux:
@@ -110,7 +111,7 @@ def format_errors(errors: dict) -> str:
 
 
 def summary_of(rounds: list[dict]) -> dict[str, dict[str, float | None]]:
-    from kerascmp.training import summarize
+    from kerascmp.analysis.summaries import summarize
 
     summary = {}
     for key in ERROR_KEYS:
@@ -123,9 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     variant = cli.variant_named(args.variant)
 
-    from kerascmp import export, tensorboard_logs, training  # TensorFlow loads here, after the arguments
+    runtime.configure_runtime()  # TensorFlow loads here, after the arguments
     from kerascmp.data import generate_pair_sets
-    from kerascmp.trainer import Trainer
+    from kerascmp.engine import tensorboard_logs
+    from kerascmp.engine.fitting import Trainer
+    from kerascmp.engine.runs import train_runs
+    from kerascmp.engine.specs import RunSpec
+    from kerascmp.serving import export
 
     hparams = variant.hyperparameters(
         learning_rate=args.lr,
@@ -164,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in range(args.rounds):
         seed = seeds.round_seed(args.seed, r)
         train_pairs, test_pairs = generate_pair_sets(args.pairs, seed, args.data_dir, args.download)
-        spec = training.RunSpec(variant.name, seed, hparams, train_pairs, {TEST: test_pairs})
-        (result,) = training.train_runs(
+        spec = RunSpec(variant.name, seed, hparams, train_pairs, {TEST: test_pairs})
+        (result,) = train_runs(
             [spec],
             trainer=trainer,
             verbose=not args.quiet,

@@ -8,8 +8,19 @@ from pathlib import Path
 
 import pytest
 
+from kerascmp.analysis.rounds import RoundRecord
+from kerascmp.engine.build import build_model
+from kerascmp.engine.compile import loss_weights
+from kerascmp.engine.scoring import targets_of
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parent.parent
+
+
+def round_record(variant: str = "main", **fields) -> RoundRecord:
+    """A study's round record with made-up settings, for the fields a test does not care about."""
+    defaults = {"round": 0, "seed": 0, "data_seed": 0, "hyperparameters": {}, "pairs": 100, "errors": {}}
+    return RoundRecord(variant=variant, **{**defaults, **fields})
 
 
 @pytest.fixture(scope="session")
@@ -42,14 +53,14 @@ def assert_clean_failure(result: subprocess.CompletedProcess, *fragments: str) -
 
 def pair_job(seed: int, optimizer, pairs, variant: str = "main"):
     """A packing Job: the variant's float32 model from `seed`, the study's loss at c_aux 0.25, on `pairs`."""
-    from kerascmp import evaluation, packing, training
+    from kerascmp.engine import packing
 
-    model = training.build_model(variant, seed=seed, precision="float32")
+    model = build_model(variant, seed=seed, precision="float32")
     return packing.Job(
         model=model,
         x=pairs.pairs,
-        y=evaluation.targets_of(pairs),
-        loss_weights=training.loss_weights(0.25),
+        y=targets_of(pairs),
+        loss_weights=loss_weights(0.25),
         optimizer=optimizer,
         seed=seed,
     )
@@ -67,8 +78,9 @@ def wait_for(condition, timeout: float = 240) -> None:
 
 def train_tiny(variant: str, pairs, *, epochs: int = 1, precision: str = "float32"):
     """One run of `variant` (seed 0, its default hyperparameters) on (train, test) pairs: its RunResult."""
-    from kerascmp.outputs import TEST
-    from kerascmp.training import RunSpec, train_runs
+    from kerascmp.engine.runs import train_runs
+    from kerascmp.engine.specs import RunSpec
+    from kerascmp.names import TEST
     from kerascmp.variants import get_variant
 
     hparams = get_variant(variant).hyperparameters(epochs=epochs, precision=precision)
@@ -83,7 +95,7 @@ def assert_predict_matches_training(model_dir: Path, pairs: int, workdir: Path) 
     import numpy as np
 
     from kerascmp.data import generate_pair_sets
-    from kerascmp.outputs import COMPARISON, TEST, error_key
+    from kerascmp.names import COMPARISON, TEST, error_key
 
     _, test = generate_pair_sets(pairs, seed=0)
     np.save(workdir / "pairs.npy", test.pairs)

@@ -8,7 +8,7 @@ import numpy as np
 
 from conftest import REPO, train_tiny
 from kerascmp.models import AnalyticComparison
-from kerascmp.outputs import COMPARISON, P_FIRST_LEQ_SECOND
+from kerascmp.names import COMPARISON, P_FIRST_LEQ_SECOND
 
 
 def p_leq(digit_logits) -> np.ndarray:
@@ -52,7 +52,7 @@ print(json.dumps({"saved": saved[p_name].numpy().tolist(), "keras": p_keras.toli
 
 
 def test_the_analytic_variant_round_trips_through_keras_and_savedmodel(tiny_pairs, tmp_path):
-    from kerascmp import export
+    from kerascmp.serving import export
 
     result = train_tiny("analytic", tiny_pairs, epochs=2)
     assert result.model.count_params() == 104_994  # the digit net alone: the head has no parameters

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from conftest import assert_clean_failure, assert_one_line_failure, run_in_process, run_module
-from kerascmp.inputs import MAX_IMAGE_PIXELS
+from kerascmp.serving.inputs import MAX_IMAGE_PIXELS
 
 TINY = ["--epochs", "1", "--pairs", "100"]
 
@@ -94,7 +94,7 @@ def test_an_animated_gif_says_which_frame_is_read():
     import tempfile
     from pathlib import Path
 
-    from kerascmp.inputs import read_image
+    from kerascmp.serving.inputs import read_image
 
     with tempfile.TemporaryDirectory() as tmp:
         pixels, notes = read_image(digit_png(Path(tmp) / "moving.gif", frames=3))

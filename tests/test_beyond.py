@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from conftest import assert_predict_matches_training, run_module
-from kerascmp.outputs import COMPARISON, DIGIT1, DIGIT2, TEST, TEST_COMPARISON_FAILURES, error_key
+from conftest import assert_predict_matches_training, round_record, run_module
+from kerascmp.names import COMPARISON, DIGIT1, DIGIT2, TEST, error_key
 
 
 def test_augmentation_moves_training_images_only_and_keeps_their_shape():
@@ -38,7 +38,7 @@ def labelled_job(pairing: str, n: int = 50):
     targets; labels drawn at random, pairs in order."""
     import keras
 
-    from kerascmp.packing import Job
+    from kerascmp.engine.packing import Job
 
     classes = np.random.default_rng(0).integers(0, 10, size=(n, 2)).astype(np.int32)
     pairs = np.broadcast_to(classes[:, :, None, None], (n, 2, 14, 14)).astype(np.float32)
@@ -51,7 +51,7 @@ def labelled_job(pairing: str, n: int = 50):
 
 @pytest.mark.parametrize("pairing", ["swap", "repair"])
 def test_swapped_and_repaired_pairs_take_their_targets_from_the_labels(pairing):
-    from kerascmp.packing import training_dataset
+    from kerascmp.engine.packing import training_dataset
 
     job, classes = labelled_job(pairing)
     fixed, _ = labelled_job("fixed")
@@ -83,7 +83,7 @@ def test_swapped_and_repaired_pairs_take_their_targets_from_the_labels(pairing):
 def test_pairing_is_refused_where_the_labels_are_missing():
     import keras
 
-    from kerascmp.packing import Job
+    from kerascmp.engine.packing import Job
 
     with pytest.raises(ValueError, match="both digits' labels"):
         Job(keras.Sequential(), np.zeros((4, 2, 14, 14)), {COMPARISON: np.zeros(4)}, {COMPARISON: 1.0},
@@ -133,12 +133,12 @@ def test_best_trains_exports_and_predicts_as_one_model(tmp_path):
 
 def test_the_failure_summary_counts_causes_and_digit_pairs():
     from kerascmp import cli
-    from kerascmp.failures import summarize_failures
+    from kerascmp.analysis.failure_summary import summarize_failures
 
     rounds = [
-        {"variant": "best", "pairs": 100, TEST_COMPARISON_FAILURES: [[4, 3, 3, 3], [5, 6, 5, 6]]},
-        {"variant": "best", "pairs": 100, TEST_COMPARISON_FAILURES: [[4, 3, 3, 3]]},
-        {"variant": "main", "pairs": 100, TEST_COMPARISON_FAILURES: [[0, 9, 9, 0]]},
+        round_record("best", test_comparison_failures=[[4, 3, 3, 3], [5, 6, 5, 6]]),
+        round_record("best", round=1, test_comparison_failures=[[4, 3, 3, 3]]),
+        round_record("main", test_comparison_failures=[[0, 9, 9, 0]]),
     ]
     summary = summarize_failures(rounds, "best")
     assert "3 wrong comparisons in 200 test pairs (2 rounds, 1.50 %)" in summary
@@ -151,7 +151,7 @@ def test_the_failure_summary_counts_causes_and_digit_pairs():
 
 def test_a_study_stores_the_pairs_each_round_compared_wrongly(tiny_pairs):
     from conftest import train_tiny
-    from kerascmp.evaluation import comparison_failures
+    from kerascmp.engine.scoring import comparison_failures
 
     result = train_tiny("analytic", tiny_pairs)
     failures = comparison_failures(result.model, tiny_pairs[1])

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from kerascmp import claims
-from kerascmp.claims import Claim, judge
+from conftest import round_record
+from kerascmp.analysis import claims
+from kerascmp.analysis.claims import Claim, judge
 
 CLAIM = Claim("sharing helps", better="main", baseline="no_sharing")
 
@@ -12,11 +13,11 @@ CLAIM = Claim("sharing helps", better="main", baseline="no_sharing")
 def rounds_of(main, no_sharing, diverged=()):
     """Rounds of two variants on data seeds 0..n-1 (no_sharing's stored in reverse, to test the pairing)."""
     records = [
-        {"variant": "main", "data_seed": s, "errors": {"test_comparison": e}, "diverged": s in diverged}
+        round_record("main", round=s, data_seed=s, errors={"test_comparison": e}, diverged=s in diverged)
         for s, e in enumerate(main)
     ]
     records += [
-        {"variant": "no_sharing", "data_seed": s, "errors": {"test_comparison": e}}
+        round_record("no_sharing", round=s, data_seed=s, errors={"test_comparison": e})
         for s, e in reversed(list(enumerate(no_sharing)))
     ]
     return records

@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 
 from kerascmp import data
+from kerascmp.data import pairs as pair_module
+from kerascmp.errors import DataError
 
 
 @pytest.fixture
@@ -16,7 +18,7 @@ def numbered_mnist(monkeypatch):
 
         return {"train": split(0, 60_000), "test": split(100_000, 10_000)}
 
-    monkeypatch.setattr(data, "load_mnist", fake_load)
+    monkeypatch.setattr(pair_module, "load_mnist", fake_load)
 
 
 def test_pairs_use_disjoint_images_from_the_right_split(numbered_mnist):
@@ -72,7 +74,7 @@ def test_train_validation_split_is_seeded_and_disjoint(numbered_mnist):
 
 
 def test_missing_data_dir_says_how_to_fix(tmp_path):
-    with pytest.raises(data.DataError, match="--data-dir|--download"):
+    with pytest.raises(DataError, match="--data-dir|--download"):
         data.load_mnist(str(tmp_path / "nowhere"))
 
 
@@ -80,7 +82,7 @@ def test_corrupt_data_dir_is_a_data_error(tmp_path):
     version = tmp_path / "mnist" / "3.0.1"
     version.mkdir(parents=True)
     (version / "dataset_info.json").write_text("{not json")
-    with pytest.raises(data.DataError, match="cannot read MNIST"):
+    with pytest.raises(DataError, match="cannot read MNIST"):
         data.load_mnist(str(tmp_path))
 
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import assert_clean_failure, run_module, train_tiny
-from kerascmp import export, files
+from kerascmp import files
 from kerascmp.cli import UsageError
+from kerascmp.serving import export
 from tuning.search import SEARCH_OUTPUTS, SETTINGS_FILE
 
 TINY = ["--epochs", "1", "--pairs", "100"]

@@ -10,8 +10,11 @@ import re
 import pytest
 
 from conftest import REPO
-from kerascmp import claims, study_report
-from kerascmp.outputs import COMPARISON, DIGIT1, TEST, error_key
+from kerascmp.analysis import claims, tables
+from kerascmp.analysis.reference import REPORT_TABLE
+from kerascmp.analysis.rounds import load as load_rounds
+from kerascmp.analysis.summaries import summary_table
+from kerascmp.names import COMPARISON, DIGIT1, TEST, error_key
 from kerascmp.variants import REPORT_VARIANTS, get_variant, variant_names
 
 RESULTS = REPO / "results"
@@ -46,11 +49,11 @@ def table_csv() -> dict[str, dict[str, str]]:
 
 
 def test_the_study_tables_are_current_with_rounds_jsonl():
-    rounds = [json.loads(line) for line in (RESULTS / "rounds.jsonl").read_text().splitlines()]
-    table = study_report.summary_table(rounds)
-    assert study_report.table_csv(table) == (RESULTS / "table.csv").read_text()
+    rounds = load_rounds(RESULTS / "rounds.jsonl")
+    table = summary_table(rounds)
+    assert tables.table_csv(table) == (RESULTS / "table.csv").read_text()
     results = claims.verdicts(rounds)
-    assert study_report.study_markdown(table, results) == (RESULTS / "table.md").read_text()
+    assert tables.study_markdown(table, results) == (RESULTS / "table.md").read_text()
     assert claims.claims_csv(results) == (RESULTS / "claims.csv").read_text()
 
 
@@ -74,7 +77,7 @@ def test_readme_results_table_matches_table_csv():
                 assert mean_std(row[column]) == rounded(
                     data[name][f"{key}_mean"], data[name][f"{key}_std"]
                 ), name
-        report = study_report.REPORT_TABLE.get(name, {}).get(error_key(TEST, COMPARISON))
+        report = REPORT_TABLE.get(name, {}).get(error_key(TEST, COMPARISON))
         assert (mean_std(row["test comparison (report)"]) if report else row["test comparison (report)"]) == (
             report or "–"
         )
@@ -129,10 +132,8 @@ def test_each_default_agrees_with_the_search_it_cites(variant):
 
 @pytest.mark.parametrize("variant", REPORT_VARIANTS)
 def test_the_report_protocols_values_agree_with_the_searches_they_cite(variant):
-    from kerascmp.defaults import REPORT_GRID_HYPERPARAMETERS
-
-    learning_rate, c_aux, source = REPORT_GRID_HYPERPARAMETERS[variant]
-    assert_cites_its_search(source, learning_rate, c_aux, get_variant(variant).uses_c_aux)
+    point = get_variant(variant).report_point
+    assert_cites_its_search(point.source, point.learning_rate, point.c_aux, get_variant(variant).uses_c_aux)
 
 
 def assert_cites_its_search(source: str, learning_rate: float, c_aux: float, uses_c_aux: bool):

@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 from conftest import train_tiny
-from kerascmp import export, models
-from kerascmp.outputs import (
+from kerascmp import models
+from kerascmp.names import (
     COMPARISON,
     DIGIT_OUTPUTS,
     FIRST_LEQ_SECOND,
     P_FIRST_LEQ_SECOND,
     probabilities_key,
 )
+from kerascmp.serving import export
 
 OUTPUTS = {P_FIRST_LEQ_SECOND, FIRST_LEQ_SECOND, *map(probabilities_key, DIGIT_OUTPUTS)}
 

@@ -10,9 +10,13 @@ import json
 import pytest
 
 from conftest import assert_clean_failure, assert_one_line_failure, run_in_process, run_module
-from kerascmp import rounds, study, study_report
+from kerascmp import study
+from kerascmp.analysis import rounds
+from kerascmp.analysis.rounds import RoundRecord
+from kerascmp.analysis.study_files import write_study_files
+from kerascmp.analysis.summaries import summary_table
 from kerascmp.cli import UsageError
-from kerascmp.outputs import COMPARISON, TEST, TRAIN, error_key
+from kerascmp.names import COMPARISON, TEST, TRAIN, error_key
 
 TINY = ["--epochs", "1", "--pairs", "100"]
 SEARCH = ["--lr", "0.1", "--c-aux", "0.25", "--rounds", "1", *TINY]
@@ -94,10 +98,10 @@ def test_an_exact_duplicate_line_is_counted_once_and_said(tmp_path, capsys):
     path = tmp_path / "rounds.jsonl"
     write_lines(path, record(round_index=0), record(round_index=1), record(round_index=0))
     loaded = rounds.load(path)
-    assert [r["round"] for r in loaded] == [0, 1]
+    assert [r.round for r in loaded] == [0, 1]
     assert "line 3" in capsys.readouterr().out
     assert len(path.read_text().splitlines()) == 2  # repaired, so the next append counts right
-    assert study_report.summary_table(loaded)["main"]["rounds"] == 2
+    assert summary_table(loaded)["main"]["rounds"] == 2
 
 
 @pytest.mark.parametrize(
@@ -171,10 +175,10 @@ def test_rounds_of_another_definition_of_a_variant_are_not_mixed_in(tmp_path, ca
 
 def test_a_variant_whose_every_round_diverged_still_gets_its_table_and_figures(tmp_path):
     diverged = {error_key(TEST, COMPARISON): None, error_key(TRAIN, COMPARISON): None}
-    stored = [record(round_index=i) for i in range(2)] + [
-        record("main_no_aux", i, errors=diverged, diverged=True) for i in range(2)
+    stored = [RoundRecord.from_json(record(round_index=i)) for i in range(2)] + [
+        RoundRecord.from_json(record("main_no_aux", i, errors=diverged, diverged=True)) for i in range(2)
     ]
-    study_report.write_outputs(stored, tmp_path, "test")
+    write_study_files(stored, tmp_path, "test")
     for name in ("table.csv", "table.md", "learning_curves.png", "comparison.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert "2 (2 diverged)" in (tmp_path / "table.md").read_text()

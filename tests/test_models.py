@@ -4,7 +4,7 @@ import pytest
 
 from kerascmp import models
 from kerascmp.models import digit_nets
-from kerascmp.outputs import COMPARISON, DIGIT1, DIGIT2
+from kerascmp.names import COMPARISON, DIGIT1, DIGIT2
 from kerascmp.variants import get_variant, variant_names
 
 

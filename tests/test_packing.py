@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 from conftest import pair_job
-from kerascmp import data, training
-from kerascmp.outputs import TEST
-from kerascmp.trainer import shared_optimizer
-from kerascmp.training import RunSpec, train_runs
+from kerascmp import data
+from kerascmp.engine.build import build_model
+from kerascmp.engine.fitting import shared_optimizer
+from kerascmp.engine.runs import train_runs
+from kerascmp.engine.specs import RunSpec
+from kerascmp.names import TEST
 from kerascmp.variants import Hyperparameters
 
 
@@ -25,9 +27,7 @@ def test_packed_replica_equals_the_same_seed_trained_alone():
     packed = train_runs(specs_for(settings), verbose=False)
     alone = train_runs(specs_for(settings[1:2]), verbose=False)[0]
     replica = packed[1]
-    initial = training.build_model(
-        "main", seed=12, precision="float32"
-    ).get_weights()  # the same seed, untrained
+    initial = build_model("main", seed=12, precision="float32").get_weights()  # the same seed, untrained
     for trained, single in zip(replica.model.get_weights(), alone.model.get_weights()):
         np.testing.assert_allclose(trained, single, rtol=1e-4, atol=1e-5)
     moved = [not np.allclose(w, w0) for w, w0 in zip(replica.model.get_weights(), initial)]

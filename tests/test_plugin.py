@@ -7,7 +7,7 @@ import pytest
 
 import kerascmp
 from conftest import REPO, assert_clean_failure, assert_predict_matches_training, run_module
-from kerascmp.outputs import COMPARISON, DIGIT1
+from kerascmp.names import COMPARISON, DIGIT1
 
 PLUGIN = str(REPO / "examples" / "wide_digit_net.py")
 TINY = ["--epochs", "1", "--pairs", "100"]

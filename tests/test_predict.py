@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 
 from conftest import assert_clean_failure, run_module
-from kerascmp import data, export
-from kerascmp.outputs import (
+from kerascmp import data
+from kerascmp.data import mnist
+from kerascmp.engine.runs import train_runs
+from kerascmp.engine.specs import RunSpec
+from kerascmp.names import (
     COMPARISON,
     DIGIT1,
     DIGIT_OUTPUTS,
@@ -18,7 +21,7 @@ from kerascmp.outputs import (
     error_key,
     probabilities_key,
 )
-from kerascmp.training import RunSpec, train_runs
+from kerascmp.serving import export
 from kerascmp.variants import get_variant
 
 
@@ -45,7 +48,7 @@ def mnist_test_digits():
         tfds.load(
             "mnist",
             split="test[:40]",
-            data_dir=str(data.BUNDLED_DATA_DIR),
+            data_dir=str(mnist.BUNDLED_DATA_DIR),
             download=False,
             batch_size=-1,
             as_supervised=True,

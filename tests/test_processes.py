@@ -15,7 +15,9 @@ import psutil
 import pytest
 
 from conftest import REPO, assert_one_line_failure, run_in_process, wait_for
-from kerascmp import cli, export, files, rounds, study, train
+from kerascmp import cli, files, study, train
+from kerascmp.analysis import rounds
+from kerascmp.serving import export
 from tuning import launcher
 
 TINY = ["--epochs", "1", "--pairs", "100"]

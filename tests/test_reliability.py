@@ -14,9 +14,12 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_clean_failure, run_module, train_tiny, wait_for
-from kerascmp.defaults import DEFAULT_HYPERPARAMETERS
-from kerascmp.outputs import COMPARISON
+from conftest import REPO, assert_clean_failure, round_record, run_module, train_tiny, wait_for
+from kerascmp.analysis.summaries import summary_table
+from kerascmp.analysis.tables import table_markdown
+from kerascmp.engine.build import build_model
+from kerascmp.names import COMPARISON
+from kerascmp.variants import get_variant
 
 TINY = ["--epochs", "2", "--pairs", "100"]
 UNWRITABLE = "/proc/self/kerascmp-out"  # refused even to root, unlike a chmod-ed directory
@@ -90,7 +93,7 @@ def test_a_study_refuses_to_mix_rounds_of_other_hyperparameters(tmp_path):
     record["hyperparameters"]["learning_rate"] = 0.316  # as if the default had moved since
     (tmp_path / "rounds.jsonl").write_text(json.dumps(record) + "\n")
     again = run_module("kerascmp.study", *study[:3], "2", *study[4:])
-    learning_rate, _, _ = DEFAULT_HYPERPARAMETERS["main"]
+    learning_rate = get_variant("main").defaults.learning_rate
     moved = f"learning_rate 0.316 -> {learning_rate:g}"
     assert_clean_failure(again, "other settings", moved, "--overwrite")
     assert len(rounds_of(tmp_path)) == 1  # nothing trained, nothing mixed
@@ -129,8 +132,9 @@ def test_a_diverged_training_is_reported_and_never_exported(tmp_path):
 
 
 def test_a_diverged_round_is_marked_in_the_study_and_scores_worst_in_the_search(tiny_pairs):
-    from kerascmp.outputs import TEST
-    from kerascmp.training import RunSpec, train_runs
+    from kerascmp.engine.runs import train_runs
+    from kerascmp.engine.specs import RunSpec
+    from kerascmp.names import TEST
     from kerascmp.variants import Hyperparameters
     from tuning.hypermodel import ComparisonHyperModel, SearchSettings
 
@@ -148,20 +152,17 @@ def test_a_diverged_round_is_marked_in_the_study_and_scores_worst_in_the_search(
     metrics = hypermodel.fit(hp, hypermodel.build(hp))
     assert metrics["diverged_rounds"] == 1 and metrics["val_comparison_error"] == 100.0
 
-    from kerascmp import study_report
-
     rounds = [
-        {"variant": "main", "diverged": True, "errors": dict.fromkeys(result.errors)},
-        {"variant": "main", "diverged": False, "errors": {"test_comparison": 12.0}},
+        round_record("main", diverged=True, errors=dict.fromkeys(result.errors)),
+        round_record("main", round=1, errors={"test_comparison": 12.0}),
     ]
-    table = study_report.summary_table(rounds)
+    table = summary_table(rounds)
     assert table["main"]["rounds"] == 2 and table["main"]["diverged"] == 1
-    assert "| main architecture | 2 (1 diverged) |" in study_report.table_markdown(table)
+    assert "| main architecture | 2 (1 diverged) |" in table_markdown(table)
 
 
 def test_predict_refuses_the_nan_outputs_of_a_diverged_model(tmp_path, tiny_pairs):
-    from kerascmp import export
-    from kerascmp.training import build_model
+    from kerascmp.serving import export
 
     model = build_model("main", seed=0, precision="float32")
     model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
@@ -226,12 +227,13 @@ def test_bad_paths_and_values_are_refused_before_any_training(module, args, mess
 
 
 def test_download_without_a_network_fails_in_seconds(monkeypatch, tmp_path):
-    from kerascmp import data
+    from kerascmp.data import mnist
+    from kerascmp.errors import DataError
 
-    monkeypatch.setattr(data, "MNIST_HOST", ("127.0.0.1", 9))  # a closed port: refused at once
+    monkeypatch.setattr(mnist, "MNIST_HOST", ("127.0.0.1", 9))  # a closed port: refused at once
     started = time.perf_counter()
-    with pytest.raises(data.DataError, match="cannot reach"):
-        data.load_mnist(str(tmp_path), download=True)
+    with pytest.raises(DataError, match="cannot reach"):
+        mnist.load_mnist(str(tmp_path), download=True)
     assert time.perf_counter() - started < 10
 
 
@@ -240,7 +242,7 @@ def test_download_without_a_network_fails_in_seconds(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, tiny_pairs):
-    from kerascmp import export
+    from kerascmp.serving import export
 
     result = train_tiny("main", tiny_pairs, epochs=2)
     directory = tmp_path_factory.mktemp("reliability") / "main"
@@ -485,10 +487,11 @@ def test_a_study_killed_again_and_again_ends_equal_to_an_uninterrupted_one(tmp_p
 
 EXPORT_LOOP = """
 import sys
-from kerascmp import export, training
+from kerascmp.engine.build import build_model
+from kerascmp.serving import export
 meta = {"variant": "main", "seed": 0, "pairs": 100,
         "hyperparameters": {"learning_rate": 0.1, "c_aux": 0.25, "epochs": 1, "batch_size": 100}}
-model = training.build_model("main", seed=0, precision="float32")
+model = build_model("main", seed=0, precision="float32")
 print("READY", flush=True)
 while True:
     export.export_model(model, sys.argv[1], meta)

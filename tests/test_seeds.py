@@ -7,7 +7,7 @@ import pytest
 
 from conftest import REPO
 from kerascmp import seeds, study
-from kerascmp.training import build_model
+from kerascmp.engine.build import build_model
 from kerascmp.variants import get_variant
 
 

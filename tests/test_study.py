@@ -6,8 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from kerascmp import study, study_report
-from kerascmp.study_report import TEST_COMPARISON
+from conftest import round_record
+from kerascmp import study
+from kerascmp.analysis.summaries import TEST_COMPARISON, summary_table
+from kerascmp.analysis.tables import table_markdown
+from kerascmp.engine import runs
+from kerascmp.engine.runs import train_runs
 
 
 def run_study(tmp_path, *extra):
@@ -67,16 +71,14 @@ def test_rerun_trains_only_the_missing_rounds(tmp_path, monkeypatch, capsys):
     (tmp_path / "rounds.jsonl").write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:40])
     lost = json.loads(lines[-1])
 
-    from kerascmp import training
-
     trained = []
-    real = training.train_runs
+    real = train_runs
 
     def counting(specs, **kwargs):
         trained.extend(specs)
         return real(specs, **kwargs)
 
-    monkeypatch.setattr(training, "train_runs", counting)
+    monkeypatch.setattr(runs, "train_runs", counting)
     capsys.readouterr()
     assert run_study(tmp_path) == 0
     assert [(r.variant, r.seed) for r in trained] == [(lost["variant"], lost["seed"])]
@@ -100,25 +102,26 @@ def test_other_settings_in_the_same_directory_are_refused(tmp_path, capsys):
 
 def test_summary_statistics_from_known_rounds():
     rounds = [
-        {
-            "variant": "separate",
-            "errors": {
+        round_record(
+            "separate",
+            round=round_index,
+            errors={
                 "train_digit1": v,
                 "train_comparison": 2 * v,
                 "test_digit1": v,
                 "test_comparison": 10.0,
                 "test_digit2": 99.0,
             },
-        }
-        for v in (1.0, 2.0, 3.0)
+        )
+        for round_index, v in enumerate((1.0, 2.0, 3.0))
     ]
-    table = study_report.summary_table(rounds)
+    table = summary_table(rounds)
     assert table["separate"]["rounds"] == 3
     assert table["separate"]["train_digit1"] == pytest.approx((2.0, 1.0))
     assert table["separate"]["train_comparison"] == pytest.approx((4.0, 2.0))
     assert table["separate"]["test_comparison"] == pytest.approx((10.0, 0.0))
     assert "test_digit2" not in table["separate"]  # the report's layout: one digit column
-    assert "| separate training | 3 | 2.00 ± 1.00 | – | 4.00 ± 2.00 |" in study_report.table_markdown(table)
+    assert "| separate training | 3 | 2.00 ± 1.00 | – | 4.00 ± 2.00 |" in table_markdown(table)
 
 
 def test_unknown_variant_is_refused(tmp_path, capsys):

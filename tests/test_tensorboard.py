@@ -7,7 +7,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from kerascmp import study, train
-from kerascmp.outputs import COMPARISON, PAIR_OUTPUTS, TEST, error_key
+from kerascmp.names import COMPARISON, PAIR_OUTPUTS, TEST, error_key
 
 
 def scalars(run_dir) -> dict[str, list[tuple[int, float]]]:

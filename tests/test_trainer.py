@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import pair_job
-from kerascmp.trainer import Trainer
+from kerascmp.engine.fitting import Trainer
 
 OPTIMIZERS = {
     "sgd_momentum": lambda: keras.optimizers.SGD(0.05, momentum=0.9),

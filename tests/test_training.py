@@ -2,10 +2,16 @@ import keras
 import numpy as np
 import pytest
 
-from kerascmp import evaluation, models, packing, training
-from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2, TEST, TRAIN, error_key
-from kerascmp.trainer import Trainer
-from kerascmp.training import RunSpec, loss_weights, train_runs
+from kerascmp import models
+from kerascmp.analysis.summaries import summarize
+from kerascmp.engine import packing, runs
+from kerascmp.engine.build import build_model
+from kerascmp.engine.compile import loss_weights
+from kerascmp.engine.fitting import Trainer
+from kerascmp.engine.runs import train_runs
+from kerascmp.engine.scoring import error_rates, evaluate, targets_of
+from kerascmp.engine.specs import RunSpec
+from kerascmp.names import COMPARISON, DIGIT, DIGIT1, DIGIT2, TEST, TRAIN, error_key
 from kerascmp.variants import get_variant, variant_names
 
 
@@ -22,18 +28,18 @@ def test_loss_weights_follow_the_study_formula():
 
 def test_compiled_loss_is_the_weighted_sum(tiny_pairs):
     train = tiny_pairs[0]
-    model = training.build_model("main", seed=0, precision="float32")
+    model = build_model("main", seed=0, precision="float32")
     job = packing.Job(
         model=model,
         x=train.pairs,
-        y=evaluation.targets_of(train),
+        y=targets_of(train),
         loss_weights=loss_weights(0.3),
         optimizer=keras.optimizers.SGD(0.1),
         seed=0,
     )
     packed = Trainer()._compiled([job], steps=2, has_validation=False).model
     x = {"x0": train.pairs[:50]}
-    y = {f"r0_{k}": v[:50] for k, v in evaluation.targets_of(train).items()}
+    y = {f"r0_{k}": v[:50] for k, v in targets_of(train).items()}
     y_pred = packed(x)
     total = float(packed.compute_loss(x=x, y=y, y_pred=y_pred))
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -63,7 +69,7 @@ def test_same_seed_same_numbers(tiny_pairs):
 
 def test_noise_removal_without_aux_loss_never_moves_the_digit_net(tiny_pairs):
     spec = tiny_run("noise_removal", tiny_pairs, c_aux=0.0, precision="float32")
-    before = training.build_model("noise_removal", seed=spec.seed, precision="float32").get_weights()
+    before = build_model("noise_removal", seed=spec.seed, precision="float32").get_weights()
     (run,) = train_runs([spec], verbose=False)
     trained_digit_net = models.digit_nets(run.model)[0].get_weights()
     n = len(trained_digit_net)  # the digit net's weights come first, the comparison layer's last
@@ -75,7 +81,7 @@ def test_noise_removal_without_aux_loss_never_moves_the_digit_net(tiny_pairs):
 def test_separate_training_freezes_the_digit_net_in_stage_two(tiny_pairs, monkeypatch):
     snapshots = []
     real_fit = Trainer.fit
-    model = training.build_model("separate", seed=0, precision="float32")
+    model = build_model("separate", seed=0, precision="float32")
 
     def recording_fit(self, jobs, **kwargs):
         histories = real_fit(self, jobs, **kwargs)
@@ -94,10 +100,10 @@ def test_separate_training_freezes_the_digit_net_in_stage_two(tiny_pairs, monkey
 
 
 def test_summarize_mean_and_sample_std():
-    assert training.summarize([1.0, 2.0, 3.0, 4.0]) == pytest.approx((2.5, np.std([1, 2, 3, 4], ddof=1)))
-    assert training.summarize([5.0]) == (5.0, None)
-    assert training.summarize([None, None]) == (None, None)
-    assert training.summarize([2.0, None, 4.0]) == pytest.approx((3.0, 2**0.5))
+    assert summarize([1.0, 2.0, 3.0, 4.0]) == pytest.approx((2.5, np.std([1, 2, 3, 4], ddof=1)))
+    assert summarize([5.0]) == (5.0, None)
+    assert summarize([None, None]) == (None, None)
+    assert summarize([2.0, None, 4.0]) == pytest.approx((3.0, 2**0.5))
 
 
 def test_bad_hyperparameters_are_refused(tiny_pairs):
@@ -123,7 +129,7 @@ def test_two_stream_digit_stage_trains_as_one_stream(tiny_pairs):
     digits, classes = tiny_pairs[0].pairs.reshape(-1, 14, 14), tiny_pairs[0].classes.reshape(-1)
     trained = []
     for two_streams in (False, True):
-        training.make_deterministic(3)
+        keras.utils.set_random_seed(3)
         classifier = models.digit_classifier(models.build_digit_net(), two_streams=two_streams)
         job = packing.Job(
             model=classifier,
@@ -150,13 +156,13 @@ def test_separate_training_with_an_odd_batch_size_falls_back_to_one_stream(tiny_
         streams.append(two_streams)
         return real_classifier(digit_net, two_streams=two_streams, **kwargs)
 
-    monkeypatch.setattr(training, "digit_classifier", recording_classifier)
+    monkeypatch.setattr(runs, "digit_classifier", recording_classifier)
     spec = tiny_run("separate", tiny_pairs, batch_size=33, precision="float32")
     (run,) = train_runs([spec], verbose=False)
     assert streams == [False]
 
     # The same stage 1 by hand, one stream: the run's digit net ends with these weights.
-    digit_net = models.digit_nets(training.build_model("separate", seed=spec.seed, precision="float32"))[0]
+    digit_net = models.digit_nets(build_model("separate", seed=spec.seed, precision="float32"))[0]
     digits, classes = tiny_pairs[0].pairs.reshape(-1, 14, 14), tiny_pairs[0].classes.reshape(-1)
     job = packing.Job(
         model=real_classifier(digit_net, two_streams=False),
@@ -191,16 +197,16 @@ def test_error_rates_and_evaluate_on_known_logits(tiny_pairs):
     comparison = np.eye(2)[test.target]
     comparison[0] = np.eye(2)[1 - test.target[0]]  # one of four comparisons wrong
     logits = {DIGIT1: wrong_first, DIGIT2: right_second, COMPARISON: comparison}
-    assert evaluation.error_rates(logits, test) == {DIGIT1: 100.0, DIGIT2: 0.0, COMPARISON: 25.0}
+    assert error_rates(logits, test) == {DIGIT1: 100.0, DIGIT2: 0.0, COMPARISON: 25.0}
 
     spec = RunSpec("main", 0, get_variant("main").defaults, test, {TEST: test})
-    errors = evaluation.evaluate(_FixedLogits(logits), spec)
+    errors = evaluate(_FixedLogits(logits), spec)
     assert errors == {
         error_key(split, output): value
         for split in (TRAIN, TEST)
         for output, value in ((DIGIT1, 100.0), (DIGIT2, 0.0), (COMPARISON, 25.0))
     }
-    no_digits = evaluation.evaluate(_FixedLogits({COMPARISON: comparison}), spec)
+    no_digits = evaluate(_FixedLogits({COMPARISON: comparison}), spec)
     assert no_digits[error_key(TEST, DIGIT1)] is None and no_digits[error_key(TEST, COMPARISON)] == 25.0
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, assert_clean_failure, run_module, wait_for
-from kerascmp.outputs import PAIR_OUTPUTS, curve_key
+from kerascmp.names import PAIR_OUTPUTS, curve_key
 
 TINY = ["--lr", "0.01,0.1", "--c-aux", "0,0.25", "--rounds", "1", "--epochs", "1", "--pairs", "200"]
 
@@ -94,17 +94,17 @@ def test_rounds_give_a_std_per_point_from_the_rounds_kept_in_the_trial(tmp_path)
 
 
 def test_the_search_never_draws_test_pairs(monkeypatch):
-    from kerascmp import data
+    from kerascmp.data import pairs
     from tuning.hypermodel import ComparisonHyperModel, SearchSettings
 
-    real = data.load_mnist()
+    real = pairs.load_mnist()
 
     class TrainSplitOnly(dict):
         def __getitem__(self, split):
             assert split == "train", "the search drew from MNIST-test"
             return super().__getitem__(split)
 
-    monkeypatch.setattr(data, "load_mnist", lambda *args, **kwargs: TrainSplitOnly(real))
+    monkeypatch.setattr(pairs, "load_mnist", lambda *args, **kwargs: TrainSplitOnly(real))
     settings = SearchSettings("main", (0.1,), (0.25,), rounds=2, epochs=1, pairs=100, precision="float32")
     hypermodel = ComparisonHyperModel(settings)
     import keras_tuner
@@ -113,7 +113,7 @@ def test_the_search_never_draws_test_pairs(monkeypatch):
     metrics = hypermodel.fit(hp, hypermodel.build(hp))
     assert metrics["rounds"] == 2 and 0 <= metrics["val_comparison_error"] <= 100
     with pytest.raises(AssertionError, match="MNIST-test"):
-        data.generate_pair_sets(10, seed=0)  # the guard itself works
+        pairs.generate_pair_sets(10, seed=0)  # the guard itself works
 
 
 def start_search(project_dir, *extra, env=None):
@@ -226,7 +226,7 @@ def _point(lr, c_aux, error):
 
 
 def test_figures_plot_best_lr_per_c_aux_or_the_learning_rates():
-    from tuning.report import figure_bars
+    from tuning.search_files import figure_bars
 
     grid = [_point(0.01, 0.1, 20.0), _point(0.1, 0.1, 15.0), _point(0.01, 0.3, 12.0), _point(0.1, 0.3, 18.0)]
     shown, labels, xlabel = figure_bars(grid)

@@ -8,13 +8,16 @@ import keras_tuner
 import numpy as np
 
 from kerascmp import defaults, seeds
+from kerascmp.analysis.summaries import summarize
 from kerascmp.data import generate_training_pairs, train_validation_split
-from kerascmp.outputs import COMPARISON, PAIR_OUTPUTS, VALIDATION, curve_key, error_key
-from kerascmp.trainer import Trainer
-from kerascmp.training import RunSpec, build_model, summarize, train_runs
+from kerascmp.engine.build import build_model
+from kerascmp.engine.fitting import Trainer
+from kerascmp.engine.runs import train_runs
+from kerascmp.engine.specs import RunSpec
+from kerascmp.names import COMPARISON, PAIR_OUTPUTS, VALIDATION, curve_key, error_key
 from kerascmp.variants import Hyperparameters, get_variant
 from tuning.oracle import FIRST_ROUND
-from tuning.report import round_metric
+from tuning.search_files import round_metric
 
 OBJECTIVE = curve_key(COMPARISON, monitored=True)  # mean validation comparison error over the rounds
 

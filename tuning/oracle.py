@@ -17,7 +17,7 @@ from keras_tuner.engine.hyperparameters import Choice
 from keras_tuner.engine.trial import TrialStatus
 
 from tuning.adaptive import contenders
-from tuning.report import ROUND_METRIC
+from tuning.search_files import ROUND_METRIC
 
 FIRST_ROUND = "first_round"  # not a grid dimension: where a trial's rounds start (adaptive repetition)
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from kerascmp import cli, defaults, files
 from kerascmp.data import max_pairs
-from tuning.report import BEST_ERROR, REPORT_FILES, write_outputs, write_tensorboard
+from kerascmp.engine import runtime
+from tuning.search_files import BEST_ERROR, REPORT_FILES, write_outputs, write_tensorboard
 
 # Learning-rate grids by name; a comma list works too. The report's grid stops at 0.1, where most variants
 # had their best rate (tuning/results/README.md), so the default goes on to 1.0, the edge of stability.
@@ -151,8 +152,8 @@ def describe(settings) -> dict:
 
 def architecture_of(settings) -> dict:
     """The fingerprint of the variant's model as this search builds it (the grid does not change it)."""
+    from kerascmp.engine.build import build_model
     from kerascmp.models import architecture_fingerprint
-    from kerascmp.training import build_model
 
     return architecture_fingerprint(build_model(settings.variant, seed=0, precision=settings.precision))
 
@@ -192,6 +193,7 @@ def check_trials(project_dir: Path, trial_settings: dict) -> None:
 
 
 def make_tuner(settings, project_dir: Path, verbose: bool, trial_settings: dict):
+    runtime.configure_runtime()
     import keras_tuner
 
     from tuning.hypermodel import OBJECTIVE, ComparisonHyperModel

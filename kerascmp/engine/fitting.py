@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from kerascmp.outputs import curve_key, loss_key
-from kerascmp.packing import (
+from kerascmp.engine.packing import (
     EpochProgress,
     Job,
     keras_key,
@@ -29,6 +28,7 @@ from kerascmp.packing import (
     training_dataset,
     validation_dataset,
 )
+from kerascmp.names import curve_key, loss_key
 
 
 def shared_optimizer(jobs: list[Job]) -> tuple[keras.optimizers.Optimizer, list[float]]:

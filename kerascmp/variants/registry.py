@@ -1,11 +1,13 @@
-"""What a variant is, the registry of variants, and the report's six (plus its ReLU row).
+"""What a variant is, and the registry of variants; it imports no variant (kerascmp.variants does).
 
-A variant is one `Variant`: its name, its table label, its description, its default hyperparameters and
-where they came from, its outputs, whether it trains in stages, its optimiser, and how to build its model.
-`train`, `study`, `tuning`, `export` and `predict` read everything from it, so a variant registered with
-`kerascmp.register_variant` runs through all of them (README, "Compare your own architecture").
+A variant is one `Variant`, which carries every fact about it: its name, its table label, its description,
+its default hyperparameters and where they came from, its point on the report's grid, its seed identity,
+the variant it is an ablation step of, its outputs, whether it trains in stages, its optimiser, and how to
+build its model. `train`, `study`, `tuning`, `export` and `predict` read everything from it, so a variant
+registered with `kerascmp.register_variant` runs through all of them (README, "Compare your own
+architecture"), exactly as kerascmp's own do.
 
-Importing this module is free: TensorFlow loads when a model or an optimiser is first built.
+Importing this module is free: it needs neither TensorFlow nor Keras (the analysis reads labels from here).
 """
 
 from __future__ import annotations
@@ -20,17 +22,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kerascmp import defaults
-from kerascmp.outputs import COMPARISON, DIGIT_OUTPUTS, PAIR_OUTPUTS, PAIRINGS
+from kerascmp import defaults, seeds
+from kerascmp.names import COMPARISON, DIGIT_OUTPUTS, PAIR_OUTPUTS, PAIRINGS
 
 if TYPE_CHECKING:
     import keras
 
 PRECISIONS = ("float32", "bfloat16")
-
-
-class VariantError(ValueError):
-    """A variant whose build() fails or returns a model other than it declares: one line, exit 2."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +56,14 @@ class Hyperparameters:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
 
-def sgd(learning_rate: float, total_steps: int) -> keras.optimizers.Optimizer:
-    """The report's optimiser: plain SGD at a constant rate."""
-    import keras
+@dataclass(frozen=True)
+class GridPoint:
+    """A variant's best point on the report's grid (5 learning rates up to 0.1), chosen on validation pairs:
+    what `study --hyperparameters report` trains (the table in results/)."""
 
-    return keras.optimizers.SGD(learning_rate)
+    learning_rate: float
+    c_aux: float
+    source: str
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,16 @@ class Variant:
     """One architecture of the study, or your own.
 
     `build()` returns an uncompiled Keras model from raw pairs, float32 (batch, 2, 14, 14) in 0-255, to a
-    dict of logits keyed by `outputs` (kerascmp.outputs: "comparison", and "digit1", "digit2" for digit
+    dict of logits keyed by `outputs` (kerascmp.names: "comparison", and "digit1", "digit2" for digit
     heads). A `staged` variant trains its digit net first, then its comparator on the frozen digit net;
     its model must hold sub-models named "digit_net" and "comparator" (kerascmp.models builds both).
-    `optimizer(learning_rate, total_steps)` returns a fresh Keras optimiser for one run. `pairing` says how
-    each epoch forms its training pairs (kerascmp.outputs.PAIRINGS: "fixed", "swap", "repair"). With
+    `optimizer(learning_rate, total_steps)` returns a fresh Keras optimiser for one run (None: the report's
+    plain SGD at a constant rate). `seed_id` keys the variant's seeds in a study (kerascmp.seeds): by
+    default its name's CRC-32, so renaming or reordering other variants changes none of its numbers.
+    `report_point` is its best point on the report's grid (None: its defaults there too). `ablation_of` is
+    the variant it adds one ingredient to, so the study's claims test "this beats that" (None: no such
+    claim; the report's own rows are tested by the report's claims). `pairing` says how
+    each epoch forms its training pairs (kerascmp.names.PAIRINGS: "fixed", "swap", "repair"). With
     `members` K > 1, a run trains K models from seeds derived from its own and returns their ensemble
     (kerascmp.models.ensemble_model: digit probabilities averaged, compared exactly).
     """
@@ -87,9 +93,12 @@ class Variant:
     description: str = ""
     outputs: tuple[str, ...] = PAIR_OUTPUTS
     staged: bool = False
-    optimizer: Callable[[float, int], keras.optimizers.Optimizer] = sgd
+    optimizer: Callable[[float, int], keras.optimizers.Optimizer] | None = None
     pairing: str = "fixed"
     members: int = 1
+    seed_id: int | None = None
+    report_point: GridPoint | None = None
+    ablation_of: str | None = "main"
 
     def __post_init__(self):
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
@@ -110,6 +119,8 @@ class Variant:
             raise ValueError(f"variant {self.name}: members must be >= 1")
         if not self.label:
             object.__setattr__(self, "label", self.name)
+        if self.seed_id is None:
+            object.__setattr__(self, "seed_id", seeds.name_id(self.name))
 
     @property
     def has_digit_heads(self) -> bool:
@@ -124,18 +135,29 @@ class Variant:
         """The variant's defaults, with the `overrides` that are not None."""
         return replace(self.defaults, **{k: v for k, v in overrides.items() if v is not None})
 
+    def protocol_hyperparameters(self, protocol: str, **overrides) -> Hyperparameters:
+        """Its hyperparameters under a study's protocol: "tuned" (its defaults) or "report" (its best point
+        on the report's grid where it has one), with the `overrides` that are not None."""
+        point = self.report_point if protocol == "report" else None
+        if point is not None:
+            overrides = {"learning_rate": point.learning_rate, "c_aux": point.c_aux, **overrides}
+        return self.hyperparameters(**overrides)
+
 
 _REGISTRY: dict[str, Variant] = {}
-BUILT_IN: frozenset[str] = frozenset()  # kerascmp's own variants, set once they are registered: protected
+_BUILT_IN: set[str] = set()  # kerascmp's own variants: protected from being registered again
 
 
-def register_variant(variant: Variant) -> Variant:
-    """Make `variant` known to every command; registering a name again replaces it (a reloaded plugin)."""
+def register_variant(variant: Variant, *, built_in: bool = False) -> Variant:
+    """Make `variant` known to every command; registering a name again replaces it (a reloaded plugin).
+    kerascmp's own declarations pass `built_in`, which keeps their names from being taken."""
     if not isinstance(variant, Variant):
         raise TypeError(f"register_variant takes a kerascmp.Variant, got {type(variant).__name__}")
-    if variant.name in BUILT_IN:
+    if variant.name in _BUILT_IN:
         raise ValueError(f"{variant.name!r} is one of kerascmp's own variants; give yours another name")
     _REGISTRY[variant.name] = variant
+    if built_in:
+        _BUILT_IN.add(variant.name)
     return variant
 
 
@@ -170,95 +192,3 @@ def load_plugin(spec: str) -> None:
         raise
     except Exception as err:  # whatever the user's code raises, reported in one line
         raise ValueError(f"plugin {spec} failed to load: {type(err).__name__}: {err}") from err
-
-
-# ---- the report's variants ----------------------------------------------------------------------------
-
-
-def _report_model(**switches) -> Callable[[], keras.Model]:
-    """The builder of one of the report's variants (kerascmp.models, imported on first build)."""
-
-    def build():
-        from kerascmp.models import build_report_model
-
-        return build_report_model(**switches)
-
-    return build
-
-
-def _report_variant(name: str, label: str, description: str, **switches) -> Variant:
-    learning_rate, c_aux, source = defaults.DEFAULT_HYPERPARAMETERS[name]
-    staged = switches.pop("separate_training", False)
-    outputs = (COMPARISON,) if switches.get("fully_connected") else PAIR_OUTPUTS
-    return Variant(
-        name,
-        _report_model(**switches),
-        Hyperparameters(learning_rate, c_aux),
-        source=source,
-        label=label,
-        description=description,
-        outputs=outputs,
-        staged=staged,
-    )
-
-
-# Registered in this order: the study derives each variant's seed from its place here.
-REPORT_ROWS = (
-    "main",
-    "no_sharing",
-    "noise_removal",
-    "separate",
-    "separate_noise_removal",
-    "fc_baseline",
-    "main_paper_relu",
-    "main_no_aux",
-)
-for _variant in (
-    _report_variant("main", "main architecture", "shared digit net + auxiliary digit losses"),
-    _report_variant("no_sharing", "no shared weights", "two independent digit nets", shared_weights=False),
-    _report_variant(
-        "noise_removal",
-        "noise removal",
-        "one-hot argmax of the digit outputs into the comparison",
-        noise_removal=True,
-    ),
-    _report_variant(
-        "separate",
-        "separate training",
-        "digit net trained first on digits, then frozen",
-        separate_training=True,
-    ),
-    _report_variant(
-        "separate_noise_removal",
-        "separate + noise removal",
-        "separate training + noise removal",
-        separate_training=True,
-        noise_removal=True,
-    ),
-    _report_variant(
-        "fc_baseline",
-        "fully connected net",
-        "fully connected net with the same parameter count",
-        fully_connected=True,
-    ),
-    _report_variant(
-        "main_paper_relu",
-        "main, report's ReLU on logits",
-        "main with the report's ReLU after the comparison layer",
-        paper_relu=True,
-    ),
-    _report_variant(
-        "main_no_aux", "main, no auxiliary losses", "main trained on the comparison loss alone (c_aux 0)"
-    ),
-    # Beyond the report: its digit net with the exact comparison P(a <= b) in place of the learned layer.
-    _report_variant(
-        "analytic", "main, analytic comparison", "main with the parameter-free head P(a <= b)", analytic=True
-    ),
-):
-    _REGISTRY[_variant.name] = _variant
-REPORT_VARIANTS = REPORT_ROWS[:6]  # `--variants all`: the six the report compares
-
-from kerascmp import beyond  # noqa: E402  (registers the beyond-the-report variants after the report's)
-
-BEYOND_ROWS = beyond.ABLATION
-BUILT_IN = frozenset(_REGISTRY)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from kerascmp.outputs import COMPARISON, TEST, error_key
-from kerascmp.variants import BEYOND_ROWS, REPORT_ROWS
+from kerascmp.analysis.rounds import RoundRecord
+from kerascmp.names import COMPARISON, TEST, error_key
+from kerascmp.variants.registry import get_variant
 
 ALPHA = 0.05
 METRIC = error_key(TEST, COMPARISON)
@@ -54,28 +55,36 @@ class Verdict:
 
 
 def claims_for(variants: list[str]) -> list[Claim]:
-    """The report's claims whose two variants are stored, then each other variant against the row before
-    it in the beyond-the-report ablation where that is stored, else against main."""
+    """The report's claims whose two variants are stored, then each other variant against the one it is an
+    ablation step of (`Variant.ablation_of`) where that is stored, else against main."""
     stored = set(variants)
     claims = [c for c in REPORT_CLAIMS if {c.better, c.baseline} <= stored]
     for v in variants:
-        if v in REPORT_ROWS:
+        baseline = _ablation_of(v)
+        if baseline is None:
             continue
-        before = BEYOND_ROWS[BEYOND_ROWS.index(v) - 1] if v in BEYOND_ROWS[1:] else None
-        baseline = before if before in stored else "main"
-        if baseline in stored:
+        baseline = baseline if baseline in stored else "main"
+        if baseline in stored and baseline != v:
             claims.append(Claim(f"{v} beats {baseline}", better=v, baseline=baseline))
     return claims
 
 
-def paired_differences(rounds: list[dict], claim: Claim) -> np.ndarray:
+def _ablation_of(name: str) -> str | None:
+    """What a stored variant is tested against; main for one not registered in this process."""
+    try:
+        return get_variant(name).ablation_of
+    except ValueError:
+        return "main"
+
+
+def paired_differences(rounds: list[RoundRecord], claim: Claim) -> np.ndarray:
     """better - baseline per round, over the rounds both have (by data seed), diverged rounds left out."""
 
     def errors(variant):
         return {
-            r["data_seed"]: r["errors"][METRIC]
+            r.data_seed: r.errors[METRIC]
             for r in rounds
-            if r["variant"] == variant and not r.get("diverged") and r["errors"].get(METRIC) is not None
+            if r.variant == variant and not r.diverged and r.errors.get(METRIC) is not None
         }
 
     better, baseline = errors(claim.better), errors(claim.baseline)
@@ -119,8 +128,8 @@ def judge(claim: Claim, differences: np.ndarray) -> Verdict:
     return Verdict(claim, n, mean, float(low), float(high), test_name, p, verdict)
 
 
-def verdicts(rounds: list[dict]) -> list[Verdict]:
-    variants = list(dict.fromkeys(r["variant"] for r in rounds))
+def verdicts(rounds: list[RoundRecord]) -> list[Verdict]:
+    variants = list(dict.fromkeys(r.variant for r in rounds))
     results = []
     for claim in claims_for(variants):
         differences = paired_differences(rounds, claim)
@@ -182,46 +191,3 @@ def claims_markdown(results: list[Verdict]) -> str:
             f"{v.p_value:.3g} | **{v.verdict}** |"
         )
     return "\n".join(lines) + "\n"
-
-
-def plot_claims(results: list[Verdict], path, title: str) -> None:
-    """Each claim's paired difference with its 95 % interval; left of 0 supports the claim."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from kerascmp.files import atomic_save_figure
-
-    colours = {"supported": "C2", "reversed": "C3", "not supported": "C7"}
-    fig, ax = plt.subplots(figsize=(10, 0.6 * len(results) + 1.8))
-    for y, v in enumerate(reversed(results)):
-        ax.errorbar(
-            [v.mean_difference],
-            [y],
-            xerr=[[v.mean_difference - v.ci_low], [v.ci_high - v.mean_difference]],
-            fmt="o",
-            color=colours[v.verdict],
-            capsize=4,
-        )
-        ax.annotate(
-            f"{v.verdict} (p = {v.p_value:.2g})",
-            (v.ci_high, y),
-            xytext=(6, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=9,
-            color=colours[v.verdict],
-        )
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(range(len(results)), [v.claim.name for v in reversed(results)], fontsize=9)
-    ax.set_xlabel(
-        "test comparison error, better − baseline (percentage points), mean and 95 % CI", fontsize=9
-    )
-    ax.set_title(title, fontsize=10, wrap=True)
-    ax.grid(axis="x", alpha=0.3)
-    low = min(min(v.ci_low for v in results), 0.0)
-    high = max(max(v.ci_high for v in results), 0.0)
-    ax.set_xlim(low - 0.05 * (high - low), high + 0.6 * (high - low))  # room for the verdicts
-    fig.tight_layout()
-    atomic_save_figure(fig, path)

@@ -1,9 +1,7 @@
-"""The study's architectures, built with the Keras Functional API.
+"""The study's nets, built with the Keras Functional API: the digit net, the comparators, pair models.
 
-Every model takes raw pairs, float32 (batch, 2, 14, 14) in 0-255, and returns a dict of logits keyed by
-kerascmp.outputs: the comparison (2), and both digits (10 each) where the variant has digit heads.
 The report's variants are compositions of switches (sharing, noise removal, the report's ReLU) over the
-same digit net and comparison layer; kerascmp.variants names them.
+same digit net and comparison layer; kerascmp.variants.report names them.
 """
 
 from __future__ import annotations
@@ -11,21 +9,12 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2
-
-# Mean and std of the 2x2-pooled MNIST-train pixels (0-255); scaling lives in the model so that
-# exported models take raw pixels.
-PIXEL_MEAN = 33.318
-PIXEL_STD = 71.427
+from kerascmp.models.layers import AnalyticComparison, OneHotArgmax, ProbabilityMean, pixel_scaling
+from kerascmp.names import COMPARISON, DIGIT, DIGIT1, DIGIT2
 
 DIGIT_NET_PARAMS = 104_994
 COMPARISON_PARAMS = 42
 FC_HIDDEN_UNITS = 532  # 392*532 + 532 + 532*2 + 2 = 210,142 parameters, 0.05 % above the report's 210,030
-
-
-def pixel_scaling(name: str = "pixel_scaling") -> layers.Layer:
-    """Raw 0-255 pixels to zero mean, unit variance."""
-    return layers.Rescaling(scale=1.0 / PIXEL_STD, offset=-PIXEL_MEAN / PIXEL_STD, name=name)
 
 
 def build_digit_net(
@@ -66,53 +55,11 @@ def build_digit_net(
     return keras.Model(image, logits, name=name)
 
 
-@keras.saving.register_keras_serializable(package="kerascmp")
-class OneHotArgmax(layers.Layer):
-    """Noise removal: replaces digit logits by the one-hot vector of their argmax.
-
-    argmax is piecewise constant, so no gradient flows through this layer: the comparison layer learns
-    on the one-hot codes, and the digit net learns only from its auxiliary digit losses.
-    """
-
-    def call(self, logits):
-        return ops.one_hot(
-            ops.argmax(ops.stop_gradient(logits), axis=-1), ops.shape(logits)[-1], dtype=self.compute_dtype
-        )
-
-
-@keras.saving.register_keras_serializable(package="kerascmp")
-class AnalyticComparison(layers.Layer):
-    """The exact comparison, given each digit's probabilities: P(a <= b) = sum over i <= j of p_a(i) p_b(j).
-
-    No parameters, differentiable (it trains the digit net end to end). Returns the two comparison logits
-    log(1 - p), log(p), whose softmax is exactly (1 - p, p), so the loss, the metrics and the export treat
-    it like the learned layer.
-    """
-
-    def call(self, digit_logits):
-        probabilities = ops.softmax(ops.cast(digit_logits, "float32"), axis=-1)  # (batch, 2, 10)
-        first, second = probabilities[:, 0], probabilities[:, 1]
-        leq = ops.triu(ops.ones((10, 10), dtype="float32"))  # leq[i, j] = 1 where i <= j
-        p_leq = ops.sum(ops.matmul(first, leq) * second, axis=-1)
-        p_leq = ops.clip(p_leq, 1e-7, 1.0 - 1e-7)
-        return ops.cast(ops.stack([ops.log(1.0 - p_leq), ops.log(p_leq)], axis=-1), self.compute_dtype)
-
-
 def analytic_comparator() -> keras.Model:
     """Both digits' logits (2, 10) to the comparison logits through `AnalyticComparison`: no parameters."""
     digit_logits = keras.Input((2, 10), name="digit_logits")
     comparison = AnalyticComparison(name=COMPARISON)(digit_logits)
     return keras.Model(digit_logits, {COMPARISON: comparison}, name="comparator")
-
-
-@keras.saving.register_keras_serializable(package="kerascmp")
-class ProbabilityMean(layers.Layer):
-    """An ensemble's digit logits: log of the mean of its members' softmax probabilities, (batch, K, 10) to
-    (batch, 10). Its softmax is exactly the members' mean probability."""
-
-    def call(self, member_logits):
-        probabilities = ops.softmax(ops.cast(member_logits, "float32"), axis=-1)
-        return ops.cast(ops.log(ops.mean(probabilities, axis=1) + 1e-12), self.compute_dtype)
 
 
 def ensemble_model(members: list[keras.Model], name: str = "ensemble") -> keras.Model:
@@ -157,7 +104,8 @@ def build_report_model(
     analytic: bool = False,
 ) -> keras.Model:
     """An uncompiled model of the report's: one digit net shared by both images (or two, or an MLP) and
-    the comparison layer. Separate training changes how a model trains (kerascmp.training), not the model."""
+    the comparison layer. Separate training changes how a model trains (kerascmp.engine.runs), not the
+    model."""
     if fully_connected:
         return _build_fc_baseline()
     # Digit nets first, then the comparator: the order in which a seed initialises the weights.

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from kerascmp import cli
+from kerascmp.errors import UsageError
 
 CHUNK = 1024  # pairs per chunk when scanning or predicting an array: flat memory, still fast
 BLANK_RANGE = 10  # an image whose pixels all lie within this range holds no digit
@@ -30,7 +30,7 @@ def read_image(path: str, invert: str | bool = "auto") -> tuple[np.ndarray, list
     try:
         image = tf.io.decode_image(encoded, expand_animations=False).numpy()
     except Exception as err:
-        raise cli.UsageError(
+        raise UsageError(
             f"image {path}: not a readable PNG, JPEG, BMP or GIF ({type(err).__name__})"
         ) from None
     image = image.astype(np.float32)
@@ -65,13 +65,13 @@ def _read_bounded(path: str) -> bytes:
         with open(path, "rb") as f:
             encoded = f.read(MAX_IMAGE_BYTES + 1)
     except FileNotFoundError:
-        raise cli.UsageError(f"image {path}: not found") from None
+        raise UsageError(f"image {path}: not found") from None
     except IsADirectoryError:
-        raise cli.UsageError(f"image {path}: is a directory, not an image file") from None
+        raise UsageError(f"image {path}: is a directory, not an image file") from None
     except OSError as err:
-        raise cli.UsageError(f"image {path}: cannot be read ({err.strerror})") from None
+        raise UsageError(f"image {path}: cannot be read ({err.strerror})") from None
     if len(encoded) > MAX_IMAGE_BYTES:
-        raise cli.UsageError(
+        raise UsageError(
             f"image {path}: larger than {MAX_IMAGE_BYTES // 2**20} MB; a digit image is a few KB"
         )
     return encoded
@@ -95,7 +95,7 @@ def _check_header(path: str, encoded: bytes) -> int:
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return 1  # TensorFlow's decoder says what is wrong
     if width * height > MAX_IMAGE_PIXELS:
-        raise cli.UsageError(
+        raise UsageError(
             f"image {path}: {width}x{height} pixels, more than {MAX_IMAGE_PIXELS:,}; "
             "crop or shrink it to the digit (28x28 is MNIST's size)"
         )
@@ -120,7 +120,7 @@ class NpyFile:
         try:
             with open(path, "rb") as f:
                 if f.read(2) == b"PK":  # a zip: np.savez's archive of arrays
-                    raise cli.UsageError(
+                    raise UsageError(
                         f"{what} {path} is an .npz archive; save the one array with np.save(FILE.npy, a)"
                     )
                 f.seek(0)
@@ -131,15 +131,13 @@ class NpyFile:
                 self.shape, fortran_order, self.dtype = read_header(f)
                 self.offset = f.tell()
         except FileNotFoundError:
-            raise cli.UsageError(f"{what} {path}: not found") from None
+            raise UsageError(f"{what} {path}: not found") from None
         except (OSError, ValueError) as err:
-            raise cli.UsageError(f"{what} {path}: not a readable .npy file ({type(err).__name__})") from None
+            raise UsageError(f"{what} {path}: not a readable .npy file ({type(err).__name__})") from None
         if self.dtype.hasobject:
-            raise cli.UsageError(
-                f"{what} {path} holds Python objects (a pickle); kerascmp reads only numbers"
-            )
+            raise UsageError(f"{what} {path} holds Python objects (a pickle); kerascmp reads only numbers")
         if fortran_order and len(self.shape) > 1:
-            raise cli.UsageError(f"{what} {path} is in Fortran order; save np.ascontiguousarray(a)")
+            raise UsageError(f"{what} {path} is in Fortran order; save np.ascontiguousarray(a)")
         self.ndim = len(self.shape)
         self.row_items = int(np.prod(self.shape[1:], dtype=np.int64)) if self.ndim else 1
 
@@ -153,7 +151,7 @@ class NpyFile:
             f.seek(self.offset + start * self.row_items * self.dtype.itemsize)
             values = np.fromfile(f, dtype=self.dtype, count=(stop - start) * self.row_items)
         if values.size != (stop - start) * self.row_items:
-            raise cli.UsageError(f"{self.path} is cut short: it holds fewer values than its header says")
+            raise UsageError(f"{self.path} is cut short: it holds fewer values than its header says")
         return values.reshape((stop - start, *self.shape[1:]))
 
 
@@ -170,42 +168,38 @@ def chunks(array: NpyFile) -> Iterator[tuple[int, np.ndarray]]:
 def check_pairs(pairs: NpyFile) -> NpyFile:
     """Refuse anything but a non-empty [N, 2, 14|28, 14|28] array of finite raw pixels 0-255."""
     if pairs.dtype.kind not in "uif":
-        raise cli.UsageError(f"pairs must be numeric, got dtype {pairs.dtype}")
+        raise UsageError(f"pairs must be numeric, got dtype {pairs.dtype}")
     if pairs.ndim != 4 or pairs.shape[1] != 2 or pairs.shape[2:] not in ((14, 14), (28, 28)):
-        raise cli.UsageError(
-            f"pairs must have shape [N, 2, 14, 14] or [N, 2, 28, 28], got {list(pairs.shape)}"
-        )
+        raise UsageError(f"pairs must have shape [N, 2, 14, 14] or [N, 2, 28, 28], got {list(pairs.shape)}")
     if len(pairs) == 0:
-        raise cli.UsageError("pairs is an empty batch (N = 0)")
+        raise UsageError("pairs is an empty batch (N = 0)")
     low, high = np.inf, -np.inf
     for start, chunk in chunks(pairs):
         if chunk.dtype.kind == "f" and not np.all(np.isfinite(chunk)):
-            raise cli.UsageError(f"pairs contain NaN or inf (in pairs {start}-{start + len(chunk) - 1})")
+            raise UsageError(f"pairs contain NaN or inf (in pairs {start}-{start + len(chunk) - 1})")
         low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
     if low == high == 0:
-        raise cli.UsageError("every pixel value is 0: the images are blank; pass raw pixels 0-255")
+        raise UsageError("every pixel value is 0: the images are blank; pass raw pixels 0-255")
     if (
         -BLANK_RANGE <= low and high <= BLANK_RANGE
     ):  # raw strokes reach ~255; 0-1 or standardised data stays small
-        raise cli.UsageError(
+        raise UsageError(
             f"pixel values run from {low:g} to {high:g}: looks normalised; pass raw pixels 0-255"
         )
     if low < 0 or high > 255:
-        raise cli.UsageError(
-            f"pixel values run from {low:g} to {high:g}, outside 0-255; pass raw pixels 0-255"
-        )
+        raise UsageError(f"pixel values run from {low:g} to {high:g}, outside 0-255; pass raw pixels 0-255")
     return pairs
 
 
 def check_labels(labels: NpyFile, n: int) -> np.ndarray:
     if labels.dtype.kind not in "ui" or labels.shape != (n, 2):
-        raise cli.UsageError(
+        raise UsageError(
             f"labels must be integer digit classes of shape [{n}, 2] to match the pairs, "
             f"got {labels.dtype} {list(labels.shape)}"
         )
     labels = labels.read()
     if labels.min() < 0 or labels.max() > 9:
-        raise cli.UsageError(
+        raise UsageError(
             f"labels must be digit classes 0-9, got values from {labels.min()} to {labels.max()}"
         )
     return labels

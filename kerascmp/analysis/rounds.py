@@ -1,19 +1,21 @@
-"""A study's rounds file, rounds.jsonl: one JSON record per (variant, round), checked on load.
+"""A study's round record (`RoundRecord`) and its file, rounds.jsonl: one JSON line per (variant, round).
 
-The study, its tables, the claims and `kerascmp.failures` read rounds only through `load`, so a record
-that is not what a study writes is named by its line, never averaged in or half-read. Importing this
-module is free: it needs neither TensorFlow nor Keras.
+The study writes rounds only through `append`; it, its tables, the claims and `kerascmp.failures` read
+them only through `load`, so a line that is not what a study writes is named by its number, never
+averaged in or half-read. Files written by every earlier study load unchanged (their later keys take the
+defaults below). Importing this module is free: it needs neither TensorFlow nor Keras.
 """
 
 from __future__ import annotations
 
 import json
 import numbers
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from kerascmp import files
-from kerascmp.cli import UsageError
-from kerascmp.outputs import TEST_COMPARISON_FAILURES
+from kerascmp.errors import UsageError
+from kerascmp.names import TEST_COMPARISON_FAILURES
 
 ARCHITECTURE = "architecture"  # the model's fingerprint (kerascmp.models.architecture_fingerprint)
 
@@ -45,6 +47,7 @@ OPTIONAL = {
     "history": ("an object of curves", lambda v: isinstance(v, dict)),
     TEST_COMPARISON_FAILURES: ("a list or null", lambda v: v is None or isinstance(v, list)),
     ARCHITECTURE: ("an object", lambda v: isinstance(v, dict)),
+    "history_val_every": ("an integer >= 1", lambda v: _integer(v) and v >= 1),
 }
 
 
@@ -61,7 +64,44 @@ def problem(record) -> str | None:
     return None
 
 
-def load(path: Path) -> list[dict]:
+@dataclass(frozen=True)
+class RoundRecord:
+    """One trained (variant, round) of a study: how it was made, and what it gave."""
+
+    variant: str
+    round: int  # from 0
+    seed: int  # initialisation and shuffling (kerascmp.seeds.study_run_seed)
+    data_seed: int  # its pairs (kerascmp.seeds.round_seed): equal for every variant of a round
+    hyperparameters: dict
+    pairs: int
+    errors: dict[str, float | None]  # error rates in %, keyed by kerascmp.names.error_key; None if diverged
+    architecture: dict | None = None  # kerascmp.models.architecture_fingerprint
+    diverged: bool = False
+    test_comparison_failures: list | None = None  # kerascmp.engine.scoring.comparison_failures
+    history: dict = field(default_factory=dict)  # per-epoch curves, keyed by kerascmp.names.curve_key
+    history_val_every: int = 1  # epochs between the monitored curve's points
+    wall_s: float | None = None
+    tensorboard_s: float | None = None
+    packages: dict | None = None
+
+    @classmethod
+    def from_json(cls, record) -> RoundRecord:
+        """A parsed line as a record; ValueError saying what is wrong if it is not one."""
+        wrong = problem(record)
+        if wrong:
+            raise ValueError(f"a round record {wrong}")
+        return cls(**{f.name: record[f.name] for f in fields(cls) if f.name in record})
+
+    def to_json(self) -> dict:
+        """The record as a line of rounds.jsonl; keys an older study never wrote stay out while unset."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) is not None or f.name == TEST_COMPARISON_FAILURES
+        }
+
+
+def load(path: Path) -> list[RoundRecord]:
     """The valid records of a rounds file, in order.
 
     A line cut short by a kill is dropped (the file is repaired before the next append), and so is an exact
@@ -95,7 +135,7 @@ def load(path: Path) -> list[dict]:
             repeated.append(number)
             continue
         first_line[key] = (number, record)
-        records.append(record)
+        records.append(RoundRecord.from_json(record))
     if damaged:
         print(
             f"note: {len(damaged)} damaged line(s) in {path} dropped (line {_lines(damaged)}; cut short by "
@@ -104,7 +144,7 @@ def load(path: Path) -> list[dict]:
     if repeated:
         print(f"note: line {_lines(repeated)} of {path} repeated an earlier line and was dropped")
     if damaged or repeated:
-        files.atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in records))
+        files.atomic_write_text(path, "".join(json.dumps(r.to_json()) + "\n" for r in records))
     return records
 
 
@@ -112,9 +152,10 @@ def _lines(numbers: list[int]) -> str:
     return ", ".join(str(n) for n in numbers[:5]) + (" ..." if len(numbers) > 5 else "")
 
 
-def append(path: Path, record: dict) -> None:
+def append(path: Path, record: RoundRecord) -> None:
     """Store one finished round, on disk before the next starts; refused if it is not a valid record."""
-    wrong = problem(record)
+    line = record.to_json()
+    wrong = problem(line)
     if wrong:
         raise ValueError(f"a round record {wrong}")
-    files.append_json_line(path, record)
+    files.append_json_line(path, line)

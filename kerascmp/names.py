@@ -16,15 +16,15 @@ DIGIT_OUTPUTS = (DIGIT1, DIGIT2)
 
 TRAIN, TEST, VALIDATION = "train", "test", "val"
 
-# The exported signatures (kerascmp.export writes them, kerascmp.predict checks and calls them): each takes
-# one batch of pairs, `SIGNATURE_INPUT`, of this shape and dtype.
+# The exported signatures (kerascmp.serving.export writes them, kerascmp.predict checks and calls them):
+# each takes one batch of pairs, `SIGNATURE_INPUT`, of this shape and dtype.
 SERVING, FROM_MNIST = "serving_default", "from_mnist"
 SIGNATURE_INPUT = "pairs"
 SIGNATURE_INPUTS = {SERVING: ((None, 2, 14, 14), "float32"), FROM_MNIST: ((None, 2, 28, 28), "uint8")}
-# The exported signatures' outputs (kerascmp.export, kerascmp.predict).
+# The exported signatures' outputs (kerascmp.serving.export, kerascmp.predict).
 P_FIRST_LEQ_SECOND = "p_first_leq_second"
 FIRST_LEQ_SECOND = "first_leq_second"
-# A study round's wrong test comparisons in rounds.jsonl (kerascmp.evaluation.comparison_failures)
+# A study round's wrong test comparisons in rounds.jsonl (kerascmp.engine.scoring.comparison_failures)
 ROUNDS_FILE = "rounds.jsonl"  # a study's rounds, one JSON line each
 TEST_COMPARISON_FAILURES = "test_comparison_failures"
 

@@ -8,7 +8,7 @@ Independence: the packed loss is a weighted sum of per-replica losses, so each r
 own. Replicas share one optimiser; plain SGD replicas may differ in learning rate, folded into their loss
 weights (exact for SGD, even with momentum). Each replica's shuffle order comes from its own seed, so
 replica r trains exactly as it would alone (tests/test_packing.py checks the weights).
-`kerascmp.trainer.Trainer` compiles packed models, trains them and reuses them.
+`kerascmp.engine.fitting.Trainer` compiles packed models, trains them and reuses them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerascmp import seeds
-from kerascmp.outputs import COMPARISON, DIGIT, DIGIT1, DIGIT2, PAIRINGS
+from kerascmp.names import COMPARISON, DIGIT, DIGIT1, DIGIT2, PAIRINGS
 
 # Up to 10 steps per execution: one Python round trip per epoch of 1000 pairs (see benchmarks/README.md).
 MAX_STEPS_PER_EXECUTION = 10

@@ -11,7 +11,7 @@ import math
 import shutil
 from pathlib import Path
 
-from kerascmp.cli import UsageError
+from kerascmp.errors import UsageError
 from kerascmp.files import atomic_write_json
 
 RUN_MARKER = "kerascmp_run.json"  # in each run dir kerascmp writes: what --overwrite may remove

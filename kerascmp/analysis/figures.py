@@ -1,4 +1,4 @@
-"""The study's figures: learning curves as small multiples, and the comparison with the report."""
+"""The study's figures: learning curves as small multiples, the comparison with the report, the claims."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
+from kerascmp.analysis import claims
+from kerascmp.analysis.reference import REPORT_TABLE
+from kerascmp.analysis.rounds import RoundRecord
+from kerascmp.analysis.summaries import TEST_COMPARISON, label, staged, summarize, summary_table
 from kerascmp.files import atomic_save_figure
-from kerascmp.outputs import COMPARISON, curve_key
-from kerascmp.study_report import REPORT_TABLE, TEST_COMPARISON, label, staged, summary_table
-from kerascmp.training import summarize
+from kerascmp.names import COMPARISON, curve_key
 
 
 def _band(curves: list[list[float]]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -22,7 +24,7 @@ def _band(curves: list[list[float]]) -> tuple[np.ndarray, np.ndarray] | None:
     return stacked.mean(axis=0), stacked.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros(length)
 
 
-def plot_learning_curves(rounds: list[dict], path: Path, title: str) -> None:
+def plot_learning_curves(rounds: list[RoundRecord], path: Path, title: str) -> None:
     """Small multiples: one panel per variant on shared axes; mean over rounds with a ±1 std band, training
     pairs solid, monitored test pairs dashed, the final test error as a marker with its std."""
     import matplotlib
@@ -37,15 +39,15 @@ def plot_learning_curves(rounds: list[dict], path: Path, title: str) -> None:
         rows, columns, figsize=(3.4 * columns, 2.9 * rows + 0.9), sharex=True, sharey=True, squeeze=False
     )
     for ax, name in zip(axes.flat, names):
-        mine = [r for r in rounds if r["variant"] == name and not r.get("diverged")]
+        mine = [r for r in rounds if r.variant == name and not r.diverged]
         for key, style, what in (
             (curve_key(COMPARISON), "-", "training pairs"),
             (curve_key(COMPARISON, monitored=True), "--", "test pairs (monitoring)"),
         ):
-            band = _band([r["history"].get(key, []) for r in mine])
+            band = _band([r.history.get(key, []) for r in mine])
             if band is None:
                 continue
-            every = mine[0].get("history_val_every", 1) if key.startswith("val_") else 1
+            every = mine[0].history_val_every if key.startswith("val_") else 1
             epochs = every * np.arange(1, len(band[0]) + 1)
             ax.plot(epochs, band[0], style, color="C0" if style == "-" else "C1", label=what)
             ax.fill_between(
@@ -56,10 +58,10 @@ def plot_learning_curves(rounds: list[dict], path: Path, title: str) -> None:
                 alpha=0.2,
                 linewidth=0,
             )
-        final = [r["errors"].get(TEST_COMPARISON) for r in mine]
+        final = [r.errors.get(TEST_COMPARISON) for r in mine]
         mean, std = summarize(final)
         if mean is not None:
-            last = max(len(r["history"].get(curve_key(COMPARISON), [])) for r in mine)
+            last = max(len(r.history.get(curve_key(COMPARISON), [])) for r in mine)
             ax.errorbar(
                 [last],
                 [mean],
@@ -98,6 +100,47 @@ def plot_learning_curves(rounds: list[dict], path: Path, title: str) -> None:
     else:
         fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
         fig.tight_layout(rect=(0, 0.06, 1, 1))
+    atomic_save_figure(fig, path)
+
+
+def plot_claims(results: list[claims.Verdict], path, title: str) -> None:
+    """Each claim's paired difference with its 95 % interval; left of 0 supports the claim."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"supported": "C2", "reversed": "C3", "not supported": "C7"}
+    fig, ax = plt.subplots(figsize=(10, 0.6 * len(results) + 1.8))
+    for y, v in enumerate(reversed(results)):
+        ax.errorbar(
+            [v.mean_difference],
+            [y],
+            xerr=[[v.mean_difference - v.ci_low], [v.ci_high - v.mean_difference]],
+            fmt="o",
+            color=colours[v.verdict],
+            capsize=4,
+        )
+        ax.annotate(
+            f"{v.verdict} (p = {v.p_value:.2g})",
+            (v.ci_high, y),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9,
+            color=colours[v.verdict],
+        )
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(results)), [v.claim.name for v in reversed(results)], fontsize=9)
+    ax.set_xlabel(
+        "test comparison error, better − baseline (percentage points), mean and 95 % CI", fontsize=9
+    )
+    ax.set_title(title, fontsize=10, wrap=True)
+    ax.grid(axis="x", alpha=0.3)
+    low = min(min(v.ci_low for v in results), 0.0)
+    high = max(max(v.ci_high for v in results), 0.0)
+    ax.set_xlim(low - 0.05 * (high - low), high + 0.6 * (high - low))  # room for the verdicts
+    fig.tight_layout()
     atomic_save_figure(fig, path)
 
 

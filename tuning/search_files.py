@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from kerascmp.files import atomic_save_figure, atomic_write_json, atomic_write_text
-from kerascmp.outputs import COMPARISON, DIGIT1, PAIR_OUTPUTS, curve_key
+from kerascmp.names import COMPARISON, DIGIT1, PAIR_OUTPUTS, curve_key
 
 ERRORS = (COMPARISON, *PAIR_OUTPUTS[:2])  # the objective first
 TRIALS_CSV, BEST_JSON, FIGURE2, FIGURE3 = "trials.csv", "best.json", "figure2.png", "figure3.png"
@@ -198,7 +198,7 @@ def write_outputs(project_dir: Path, settings: dict) -> dict | None:
 
 def write_tensorboard(log_dir: Path, trial_id: str, hparams: dict, metrics: dict, grid: dict) -> None:
     """One HParams session per trial, so TensorBoard's HParams dashboard shows the grid."""
-    from kerascmp import tensorboard_logs
+    from kerascmp.engine import tensorboard_logs
 
     summary = {name: value for name, value in metrics.items() if not ROUND_METRIC.fullmatch(name)}
     tensorboard_logs.write_hparams_config(log_dir, grid, list(summary))

@@ -25,10 +25,10 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from kerascmp.cli import UsageError, printable
 from kerascmp.data import pool_2x2
+from kerascmp.errors import UsageError, printable
 from kerascmp.files import atomic_write_json, publish
-from kerascmp.outputs import (
+from kerascmp.names import (
     COMPARISON,
     DIGIT_OUTPUTS,
     FIRST_LEQ_SECOND,
@@ -169,8 +169,8 @@ def _describe_export(directory: Path) -> str | None:
 
 
 def _compiled_as_trained(model: keras.Model, metadata: dict) -> keras.Model:
-    """The model compiled with its variant's optimiser and loss, as `kerascmp.training` trained it."""
-    from kerascmp.training import loss_weights_for
+    """The model compiled with its variant's optimiser and loss, as `kerascmp.engine.runs` trained it."""
+    from kerascmp.engine.compile import loss_weights_for, optimizer_for
     from kerascmp.variants import get_variant
 
     try:
@@ -179,8 +179,10 @@ def _compiled_as_trained(model: keras.Model, metadata: dict) -> keras.Model:
         return model
     hparams = metadata["hyperparameters"]
     model.compile(
-        optimizer=variant.optimizer(
-            hparams["learning_rate"], hparams["epochs"] * math.ceil(metadata["pairs"] / hparams["batch_size"])
+        optimizer=optimizer_for(
+            variant,
+            hparams["learning_rate"],
+            hparams["epochs"] * math.ceil(metadata["pairs"] / hparams["batch_size"]),
         ),
         loss={name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in model.output},
         loss_weights={
@@ -191,7 +193,7 @@ def _compiled_as_trained(model: keras.Model, metadata: dict) -> keras.Model:
 
 
 def run_metadata(result) -> dict:
-    """kerascmp.json content for a trained run (a `kerascmp.training.RunResult`)."""
+    """kerascmp.json content for a trained run (a `kerascmp.engine.specs.RunResult`)."""
     return {
         "variant": result.spec.variant,
         "hyperparameters": dataclasses.asdict(result.spec.hparams),

@@ -1,18 +1,15 @@
-"""Scoring a trained model: the true label of every output, error rates, and whether training diverged."""
+"""Scoring a trained model, the engine's last step: the true label of every output, error rates, and
+whether training diverged."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from kerascmp.data import PairSet
-from kerascmp.outputs import COMPARISON, DIGIT1, DIGIT2, PAIR_OUTPUTS, TRAIN, error_key
-
-if TYPE_CHECKING:
-    from kerascmp.training import RunSpec
+from kerascmp.engine.specs import RunSpec
+from kerascmp.names import COMPARISON, DIGIT1, DIGIT2, PAIR_OUTPUTS, TRAIN, error_key
 
 
 def targets_of(pairs: PairSet) -> dict[str, np.ndarray]:
@@ -29,8 +26,9 @@ def error_rates(outputs: dict[str, np.ndarray], pairs: PairSet) -> dict[str, flo
     }
 
 
-def predict(model: keras.Model, pairs: np.ndarray, batch_size: int = 1000) -> dict[str, np.ndarray]:
-    """Eager forward pass in chunks (no tracing: cheaper than `predict` for a few thousand pairs)."""
+def logits_of(model: keras.Model, pairs: np.ndarray, batch_size: int = 1000) -> dict[str, np.ndarray]:
+    """A model's logits per output, by an eager forward pass in chunks (no tracing: cheaper than Keras's
+    `predict` for a few thousand pairs)."""
     chunks = [
         model(tf.constant(pairs[i : i + batch_size]), training=False)
         for i in range(0, len(pairs), batch_size)
@@ -49,7 +47,7 @@ def score(model: keras.Model, spec: RunSpec) -> tuple[dict[str, float | None], b
     """`evaluate`'s errors, and whether the model diverged: non-finite weights or outputs."""
     errors, finite = {}, all(np.isfinite(w).all() for w in model.get_weights())
     for split, pairs in {TRAIN: spec.train, **spec.evaluate_on}.items():
-        outputs = predict(model, pairs.pairs)
+        outputs = logits_of(model, pairs.pairs)
         finite = finite and all(np.isfinite(v).all() for v in outputs.values())
         rates = error_rates(outputs, pairs)
         for output in PAIR_OUTPUTS:
@@ -62,7 +60,7 @@ def score(model: keras.Model, spec: RunSpec) -> tuple[dict[str, float | None], b
 def comparison_failures(model: keras.Model, pairs: PairSet) -> list[list[int]]:
     """The pairs the model compares wrongly, each as [first digit, second digit, first read, second read]
     (read: the digit output's argmax; -1 where the model has no digit outputs), for error analysis."""
-    outputs = predict(model, pairs.pairs)
+    outputs = logits_of(model, pairs.pairs)
     wrong = np.flatnonzero(np.argmax(outputs[COMPARISON], axis=-1) != pairs.target)
     read = [
         np.argmax(outputs[d], axis=-1) if d in outputs else np.full(len(pairs), -1) for d in (DIGIT1, DIGIT2)

@@ -1,0 +1,31 @@
+"""The variants: what one is and the registry (`registry`), the report's (`report`), and beyond it (`beyond`).
+
+Importing this package registers kerascmp's own variants, the report's first, then the beyond-the-report
+ablation; a plugin registers its own the same way, with `kerascmp.register_variant`. Importing it is free:
+TensorFlow loads when a model or an optimiser is first built.
+"""
+
+from kerascmp.variants import beyond, report  # noqa: F401  (each registers its variants)
+from kerascmp.variants.registry import (
+    PRECISIONS,
+    GridPoint,
+    Hyperparameters,
+    Variant,
+    get_variant,
+    load_plugin,
+    register_variant,
+    variant_names,
+)
+from kerascmp.variants.report import REPORT_VARIANTS
+
+__all__ = [
+    "PRECISIONS",
+    "REPORT_VARIANTS",
+    "GridPoint",
+    "Hyperparameters",
+    "Variant",
+    "get_variant",
+    "load_plugin",
+    "register_variant",
+    "variant_names",
+]
