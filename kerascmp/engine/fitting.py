@@ -1,10 +1,10 @@
 """Compiled training steps that outlive a call, owned by a `Trainer`, and reused only when exactly right.
 
 Tracing a training step costs ~1.5 s, a sixth of a run, so a `Trainer` keeps the packed models
-(`kerascmp.packing`) it compiled and reuses one whenever a new pack would build the same graph. It decides
-that itself, from the models' configs, the optimiser's config, the loss weights, the data shapes and the
-precision; on reuse it restores every optimiser variable (step count, momentum, moments, the learning
-rate) to its value before the first training, so a reused graph trains exactly as a fresh one
+(`kerascmp.engine.packing`) it compiled and reuses one whenever a new pack would build the same graph. It
+decides that itself, from the models' configs, the optimiser's config, the loss weights, the data shapes
+and the precision; on reuse it restores every optimiser variable (step count, momentum, moments, the
+learning rate) to its value before the first training, so a reused graph trains exactly as a fresh one
 (tests/test_trainer.py).
 """
 
