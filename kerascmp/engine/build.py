@@ -36,6 +36,35 @@ def build_model(variant: str, *, seed: int, precision: str) -> keras.Model:
     return model
 
 
+def float32_copy(model: keras.Model) -> keras.Model:
+    """The model as it is served and scored: the same weights (float32 under every policy) in float32
+    layers, rebuilt from its config. A mixed-bfloat16 graph neither converts to ONNX Runtime or LiteRT nor
+    rounds the same as one, so exports and error rates both come from this copy."""
+    config = model.get_config()
+    float32_config = _float32_policies(config)
+    if float32_config == config:
+        return model
+    copy = model.__class__.from_config(float32_config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def precision_of(model: keras.Model) -> str:
+    """The precision a model computes in: "bfloat16" if any of its layers runs mixed bfloat16."""
+    return "float32" if _float32_policies(model.get_config()) == model.get_config() else "bfloat16"
+
+
+def _float32_policies(config):
+    """A model config with every layer's dtype policy set to float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and isinstance(config.get("config"), dict):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: _float32_policies(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_float32_policies(value) for value in config]
+    return config
+
+
 CLASSES = {COMPARISON: 2, DIGIT1: 10, DIGIT2: 10}  # first > second / first <= second; the ten digits
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerascmp.data import PairSet
+from kerascmp.engine.build import float32_copy
 from kerascmp.engine.specs import RunSpec
 from kerascmp.names import COMPARISON, DIGIT1, DIGIT2, PAIR_OUTPUTS, TRAIN, error_key
 
@@ -44,8 +45,10 @@ def evaluate(model: keras.Model, spec: RunSpec) -> dict[str, float | None]:
 
 
 def score(model: keras.Model, spec: RunSpec) -> tuple[dict[str, float | None], bool]:
-    """`evaluate`'s errors, and whether the model diverged: non-finite weights or outputs."""
+    """`evaluate`'s errors, and whether the model diverged: non-finite weights or outputs. The errors are
+    those of the model as exported, its float32 copy, whatever precision trained it."""
     errors, finite = {}, all(np.isfinite(w).all() for w in model.get_weights())
+    model = float32_copy(model)
     for split, pairs in {TRAIN: spec.train, **spec.evaluate_on}.items():
         outputs = logits_of(model, pairs.pairs)
         finite = finite and all(np.isfinite(v).all() for v in outputs.values())
@@ -59,8 +62,9 @@ def score(model: keras.Model, spec: RunSpec) -> tuple[dict[str, float | None], b
 
 def comparison_failures(model: keras.Model, pairs: PairSet) -> list[list[int]]:
     """The pairs the model compares wrongly, each as [first digit, second digit, first read, second read]
-    (read: the digit output's argmax; -1 where the model has no digit outputs), for error analysis."""
-    outputs = logits_of(model, pairs.pairs)
+    (read: the digit output's argmax; -1 where the model has no digit outputs), for error analysis. Like
+    `score`, of the model as exported."""
+    outputs = logits_of(float32_copy(model), pairs.pairs)
     wrong = np.flatnonzero(np.argmax(outputs[COMPARISON], axis=-1) != pairs.target)
     read = [
         np.argmax(outputs[d], axis=-1) if d in outputs else np.full(len(pairs), -1) for d in (DIGIT1, DIGIT2)

@@ -22,16 +22,19 @@ def pixel_scaling(name: str = "pixel_scaling") -> layers.Layer:
 
 @keras.saving.register_keras_serializable(package="kerascmp")
 class OneHotArgmax(layers.Layer):
-    """Noise removal: replaces digit logits by the one-hot vector of their argmax.
+    """Noise removal: replaces digit logits by the one-hot vector of their argmax, the first on a tie.
 
     argmax is piecewise constant, so no gradient flows through this layer: the comparison layer learns
-    on the one-hot codes, and the digit net learns only from its auxiliary digit losses.
+    on the one-hot codes, and the digit net learns only from its auxiliary digit losses. Written with
+    max, equal and cumsum rather than `ops.argmax`, whose TensorFlow kernel breaks ties unspecified and
+    whose -0.0 fix (Bitcast, BitwiseAnd) neither tf2onnx nor the TFLite converter converts.
     """
 
     def call(self, logits):
-        return ops.one_hot(
-            ops.argmax(ops.stop_gradient(logits), axis=-1), ops.shape(logits)[-1], dtype=self.compute_dtype
-        )
+        logits = ops.stop_gradient(logits)
+        is_max = ops.cast(ops.equal(logits, ops.max(logits, axis=-1, keepdims=True)), "int32")
+        first_max = ops.equal(ops.cumsum(is_max, axis=-1) * is_max, 1)  # the first index holding the max
+        return ops.cast(first_max, self.compute_dtype)
 
 
 @keras.saving.register_keras_serializable(package="kerascmp")

@@ -26,6 +26,7 @@ import keras
 import tensorflow as tf
 
 from kerascmp.data import pool_2x2
+from kerascmp.engine.build import float32_copy, precision_of
 from kerascmp.errors import UsageError, printable
 from kerascmp.files import atomic_write_json, publish
 from kerascmp.names import (
@@ -73,29 +74,35 @@ def _input_spec(signature: str) -> tf.TensorSpec:
 def export_model(model: keras.Model, directory: str | Path, metadata: dict) -> str | None:
     """Write the SavedModel (both signatures), kerascmp.json, and `<directory>.keras`, each atomically.
 
-    Returns a description of the export it replaced, if any. The `.keras` file is saved compiled with
-    the loss and optimiser the run trained with, so that it loads ready for further training.
+    The SavedModel computes in float32 whatever precision trained the model (`float32_copy`: the model
+    the error rates were scored on), so it converts to ONNX and LiteRT. Returns a description of the
+    export it replaced, if any. The `.keras` file is the model as trained, saved compiled with the loss
+    and optimiser the run trained with, so that it loads ready for further training.
     """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
+    served = float32_copy(model)
+    precisions = {"training_precision": precision_of(model), "serving_precision": "float32"}
 
     archive = keras.export.ExportArchive()
-    archive.track(model)
+    archive.track(served)
     archive.add_endpoint(
         name=SERVING,
-        fn=lambda pairs: serving_outputs(model, pairs),
+        fn=lambda pairs: serving_outputs(served, pairs),
         input_signature=[_input_spec(SERVING)],
     )
     archive.add_endpoint(
         name=FROM_MNIST,
-        fn=lambda pairs: serving_outputs(model, pool_2x2(pairs)),
+        fn=lambda pairs: serving_outputs(served, pool_2x2(pairs)),
         input_signature=[_input_spec(FROM_MNIST)],
     )
     # Write beside the target and swap in, so an interrupted export never leaves half a SavedModel.
     staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
     try:
         archive.write_out(str(staging / "model"), verbose=False)
-        atomic_write_json(staging / "model" / METADATA_FILE, {**metadata, "packages": package_versions()})
+        atomic_write_json(
+            staging / "model" / METADATA_FILE, {**metadata, **precisions, "packages": package_versions()}
+        )
         keras_file = staging / "model.keras"
         _compiled_as_trained(model, metadata).save(keras_file)
         check_export_target(directory)
