@@ -1,6 +1,7 @@
 """Predict with an exported model: `python -m kerascmp.predict --model saved_models/main a.png b.png`.
 
-Loads the SavedModel alone (`tf.saved_model.load`), so it needs none of the training code.
+Loads the export alone, so it needs none of the training code: a SavedModel (`tf.saved_model.load`), or
+its ONNX or LiteRT conversion (X.onnx in ONNX Runtime, X.tflite in LiteRT; `python -m kerascmp.export`).
 Images: PNG, JPEG, BMP or GIF, grayscale or RGB, 28x28 or 14x14 (other sizes are resized to 28x28).
 A dark digit on a light background is inverted to MNIST's light-on-dark unless --no-invert.
 Arrays: --pairs FILE.npy of shape [N, 2, 14, 14] or [N, 2, 28, 28], raw pixels 0-255, with optional
@@ -19,26 +20,17 @@ import numpy as np
 
 from kerascmp import cli, files
 from kerascmp.engine import runtime
-from kerascmp.names import (
-    COMPARISON,
-    DIGIT_OUTPUTS,
-    FIRST_LEQ_SECOND,
-    FROM_MNIST,
-    P_FIRST_LEQ_SECOND,
-    SERVING,
-    SIGNATURE_INPUT,
-    SIGNATURE_INPUTS,
-    probabilities_key,
-)
+from kerascmp.names import COMPARISON, DIGIT_OUTPUTS, FIRST_LEQ_SECOND, P_FIRST_LEQ_SECOND, probabilities_key
 from kerascmp.serving.inputs import check_labels, check_pairs, chunks, load_array, read_image
-
-SIGNATURES = tuple(SIGNATURE_INPUTS)
+from kerascmp.serving.runtimes import SavedModelRunner, check_savedmodel_dir, format_of, open_model
 
 
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m kerascmp.predict", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--model", required=True, help="exported SavedModel directory, e.g. saved_models/main"
+        "--model",
+        required=True,
+        help="an export: a SavedModel directory (saved_models/main), or X.onnx or X.tflite (kerascmp.export)",
     )
     parser.add_argument("images", nargs="*", metavar="IMAGE", help="two images: A and B")
     parser.add_argument("--pairs", help="a .npy of pairs [N, 2, 14, 14] or [N, 2, 28, 28], raw pixels 0-255")
@@ -51,61 +43,24 @@ def build_parser() -> cli.ArgumentParser:
     return parser
 
 
-def load_model(directory: str):
-    path = Path(directory)
-    if not (path / "saved_model.pb").is_file():
-        raise cli.UsageError(
-            f"{directory} is not a SavedModel directory (no saved_model.pb); "
-            "export one with python -m kerascmp.train"
-        )
+def load_model(path: str):
+    """The model at `path` in its runtime: a SavedModel directory, X.onnx or X.tflite."""
+    if format_of(path) == "savedmodel":
+        check_savedmodel_dir(Path(path))  # before TensorFlow loads
     runtime.configure_runtime()
-    import tensorflow as tf
-
-    try:
-        model = tf.saved_model.load(str(path))
-    except Exception as err:  # TF raises several types for a damaged SavedModel
-        detail = (str(err).strip().splitlines() or [""])[0][:200]
-        raise cli.UsageError(
-            f"cannot load the SavedModel in {directory} ({type(err).__name__}: {detail}); export it again"
-        ) from None
-    missing = [s for s in SIGNATURES if s not in model.signatures]
-    if missing:
-        raise cli.UsageError(
-            f"{directory} lacks the kerascmp signature(s) {', '.join(missing)}; "
-            "re-export it with python -m kerascmp.train"
-        )
-    for name, (shape, dtype) in SIGNATURE_INPUTS.items():
-        signature = model.signatures[name]
-        _, inputs = signature.structured_input_signature
-        spec = inputs.get(SIGNATURE_INPUT)
-        if len(inputs) != 1 or spec is None or tuple(spec.shape) != shape or spec.dtype.name != dtype:
-            found = ", ".join(f"{k} {tuple(v.shape)} {v.dtype.name}" for k, v in inputs.items())
-            raise cli.UsageError(
-                f"{directory}: signature {name} takes {found or 'nothing'}, not kerascmp's pairs "
-                f"{shape} {dtype}; it is not a kerascmp export"
-            )
-        absent = {P_FIRST_LEQ_SECOND, FIRST_LEQ_SECOND} - set(signature.structured_outputs)
-        if absent:
-            raise cli.UsageError(
-                f"{directory}: signature {name} has no {', '.join(sorted(absent))} output; it is not a "
-                "kerascmp export"
-            )
-    return model
+    return open_model(path)
 
 
 def run_model(model, pairs: np.ndarray) -> dict[str, np.ndarray]:
-    """Through `from_mnist` for uint8 28x28 pairs, else through `serving_default` (pooled here if 28x28)."""
-    import tensorflow as tf
+    """uint8 28x28 pairs through a SavedModel's `from_mnist`; any other 28x28 pairs pooled here as that
+    graph pools them (kerascmp.data.pool_2x2); 14x14 pairs as they are."""
+    if pairs.shape[2:] == (28, 28) and pairs.dtype == np.uint8 and isinstance(model, SavedModelRunner):
+        return model.run_mnist(pairs)
+    if pairs.shape[2:] == (28, 28):
+        from kerascmp.data import pool_2x2
 
-    if pairs.shape[2:] == (28, 28) and pairs.dtype == np.uint8:
-        outputs = model.signatures[FROM_MNIST](pairs=tf.constant(pairs))
-    else:
-        if pairs.shape[2:] == (28, 28):
-            from kerascmp.data import pool_2x2
-
-            pairs = pool_2x2(pairs)
-        outputs = model.signatures[SERVING](pairs=tf.constant(pairs, tf.float32))
-    return {name: value.numpy() for name, value in outputs.items()}
+        pairs = np.asarray(pool_2x2(pairs))
+    return model.run(np.asarray(pairs, np.float32))
 
 
 class Tally:
@@ -228,9 +183,8 @@ def refuse_output_over_inputs(output: Path, args) -> None:
         if given and output.exists() and output.samefile(given):
             raise cli.UsageError(f"--output {output} is the {flag} file; give another path for the CSV")
     if output.resolve().is_relative_to(Path(args.model).resolve()):
-        raise cli.UsageError(
-            f"--output {output} is inside the model directory {args.model}; write it elsewhere"
-        )
+        where = "is the model" if Path(args.model).is_file() else "is inside the model directory"
+        raise cli.UsageError(f"--output {output} {where} {args.model}; write it elsewhere")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ first round's model to `<output-dir>/<variant>/` (SavedModel) and `<output-dir>/
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 from pathlib import Path
@@ -65,12 +66,30 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument(
         "--no-export", action="store_true", help="do not write the SavedModel and .keras file"
     )
+    parser.add_argument(
+        "--export-formats",
+        type=export_formats,
+        default=("savedmodel",),
+        metavar="LIST",
+        help="comma list of savedmodel, onnx, tflite (default savedmodel; the SavedModel is always "
+        "written, and the others are converted from it and checked against it)",
+    )
     parser.add_argument("--results-json", help="write every round's numbers and the summary to this file")
     parser.add_argument("--quiet", action="store_true", help="no progress bars: one line per round")
     parser.add_argument(
         "--tensorboard", metavar="DIR", help="TensorBoard logs, one run per round: DIR/<variant>/round_01"
     )
     return parser
+
+
+def export_formats(text: str) -> tuple[str, ...]:
+    from kerascmp.serving.runtimes import FORMATS
+
+    formats = tuple(dict.fromkeys(f.strip() for f in text.split(",")))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a comma list of {', '.join(FORMATS)}")
+    return formats
 
 
 def parse_args(argv: list[str] | None = None):
@@ -93,6 +112,11 @@ def parse_args(argv: list[str] | None = None):
         from kerascmp.serving.export import check_export_target
 
         check_export_target(Path(args.output_dir) / variant.name)
+        from kerascmp.serving.convert import CONVERTED, check_output, default_output
+
+        target = Path(args.output_dir) / variant.name
+        for fmt in (f for f in args.export_formats if f in CONVERTED):
+            check_output(default_output(target, fmt), target, fmt)
     if args.c_aux is not None and not variant.uses_c_aux:
         print(f"note: --c-aux has no effect on {args.variant} (its loss has no auxiliary digit terms)")
     return args
@@ -118,6 +142,13 @@ def summary_of(rounds: list[dict]) -> dict[str, dict[str, float | None]]:
         mean, std = summarize([r["errors"][key] for r in rounds])
         summary[key] = {"mean": mean, "std": std}
     return summary
+
+
+def convert_export(target: Path, formats: tuple[str, ...]) -> None:
+    from kerascmp.serving.convert import CONVERTED, convert
+
+    for fmt in (f for f in formats if f in CONVERTED):
+        print(convert(target, fmt).describe())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"exported {target}/ (SavedModel) and {target.with_suffix('.keras')}"
                     + (f", replacing the export of {replaced}" if replaced else "")
                 )
+                convert_export(target, args.export_formats)
 
     if args.rounds > 1:
         summary = results["summary"]

@@ -63,7 +63,7 @@ def test_a_study_checks_each_stored_round_even_without_study_json(tmp_path, caps
 
 
 def test_stored_rounds_of_variants_not_rerun_are_checked_too(tmp_path):
-    stored = [record("no_sharing", 0, pairs=200)]
+    stored = [RoundRecord.from_json(record("no_sharing", 0, pairs=200))]
     settings = {"seed": 0, "epochs": None, "pairs": 100, "precision": "float32"}
     with pytest.raises(UsageError, match="no_sharing rounds made with other settings .*pairs 200 -> 100"):
         study.check_rounds(stored, settings, {}, {}, tmp_path)
@@ -163,7 +163,7 @@ def test_rounds_of_another_definition_of_a_variant_are_not_mixed_in(tmp_path, ca
     plugin.write_text(PLUGIN.format(name="mine", width=16))
     assert run_in_process("kerascmp.study", *study_args, "--rounds", "1", capsys=capsys)[0] == 0
     (stored,) = rounds.load(out / "rounds.jsonl")
-    assert stored[rounds.ARCHITECTURE]["parameters"] > 0
+    assert stored.architecture["parameters"] > 0
     plugin.write_text(PLUGIN.format(name="mine", width=24))  # the same name, another net
     outcome = run_in_process("kerascmp.study", *study_args, "--rounds", "2", capsys=capsys)
     assert_one_line_failure(outcome, "another definition of mine", "architecture")
