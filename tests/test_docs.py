@@ -207,3 +207,15 @@ def test_the_readmes_keras_example_loads_and_trains_on(tmp_path):
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert ran.returncode == 0, ran.stderr[-2000:]
+
+
+def test_readme_ship_table_matches_its_benchmark():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ship", REPO / "benchmarks" / "ship.py")
+    ship = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship)
+    results = json.loads((REPO / "benchmarks" / "results" / "ship.json").read_text())
+    readme = (REPO / "README.md").read_text()
+    assert ship.markdown(results) in readme
+    assert results["date"][:10] in readme and f"{results['matmul_ceiling_gflops']['float32']:.0f}" in readme

@@ -189,6 +189,9 @@ class _FixedLogits:
     def get_weights(self):
         return []
 
+    def get_config(self):
+        return {}  # no layers, no dtype policies: float32 already, scored as it is
+
 
 def test_error_rates_and_evaluate_on_known_logits(tiny_pairs):
     test = tiny_pairs[1].subset(slice(0, 4))
