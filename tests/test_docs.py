@@ -219,3 +219,23 @@ def test_readme_ship_table_matches_its_benchmark():
     readme = (REPO / "README.md").read_text()
     assert ship.markdown(results) in readme
     assert results["date"][:10] in readme and f"{results['matmul_ceiling_gflops']['float32']:.0f}" in readme
+
+
+@pytest.mark.parametrize(
+    "readme, columns",
+    [
+        ("README.md", ("test digit 1", "test comparison")),
+        ("results/beyond/README.md", ("test digit-1 error", "test comparison error")),
+    ],
+)
+def test_the_beyond_tables_match_their_table_csv(readme, columns):
+    with open(RESULTS / "beyond" / "table.csv") as f:
+        data = {row["variant"]: row for row in csv.DictReader(f)}
+    rows = markdown_table(REPO / readme, "| row (`--variant`) |")
+    names = [re.search(r"`(\w+)`\)", row["row (`--variant`)"]).group(1) for row in rows]
+    assert names == list(data)
+    for name, row in zip(names, rows):
+        for column, metric in zip(columns, (DIGIT1, COMPARISON)):
+            key = error_key(TEST, metric)
+            mean, std = data[name][f"{key}_mean"], data[name][f"{key}_std"]
+            assert mean_std(row[column].strip()) == rounded(mean, std), (readme, name, column)
