@@ -26,6 +26,7 @@ P_FIRST_LEQ_SECOND = "p_first_leq_second"
 FIRST_LEQ_SECOND = "first_leq_second"
 # A study round's wrong test comparisons in rounds.jsonl (kerascmp.engine.scoring.comparison_failures)
 ROUNDS_FILE = "rounds.jsonl"  # a study's rounds, one JSON line each
+CLAIMS_FILE = "claims.json"  # {"longer": DIR}: the study with more epochs that a study's claims read
 TEST_COMPARISON_FAILURES = "test_comparison_failures"
 
 

@@ -4,12 +4,14 @@ Every (variant, round) trains with the variant's defaults (kerascmp.variants) an
 `<output-dir>/rounds.jsonl` the moment it finishes; a rerun of the same command skips what is stored.
 Round r of every variant uses the same pairs (data seed = seed + r), so variants are compared on equal
 data; initialisation and shuffling get a seed of their own per (variant, round).
-Outputs: rounds.jsonl, study.json, table.csv, table.md, learning_curves.png, comparison.png.
+Outputs: rounds.jsonl, study.json, table.csv, table.md, claims.csv, claims.png, learning_curves.png,
+comparison.png; claims.json with --longer.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -20,6 +22,7 @@ from kerascmp.analysis.rounds import ARCHITECTURE
 from kerascmp.data import max_pairs
 from kerascmp.engine import runtime
 from kerascmp.names import (
+    CLAIMS_FILE,
     COMPARISON,
     PAIR_OUTPUTS,
     ROUNDS_FILE,
@@ -85,8 +88,37 @@ def build_parser() -> cli.ArgumentParser:
         metavar="DIR",
         help="TensorBoard logs, one run per variant and round (default <output-dir>/tensorboard)",
     )
+    parser.add_argument(
+        "--longer",
+        metavar="DIR",
+        help="a study of the same variants and --seed with more epochs: the claims '... epochs improve every "
+        "variant' and '... keep the ranking' test its rounds against these (remembered in claims.json)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="discard stored rounds and start afresh")
     return parser
+
+
+def check_longer(longer_dir: Path, output_dir: Path, settings: dict) -> None:
+    """--longer must name another study, made with this one's seed and pairs and other epochs."""
+    settings_file = longer_dir / STUDY_FILE
+    if longer_dir.resolve() == output_dir.resolve():
+        raise cli.UsageError(f"--longer {longer_dir} is this study's own directory; name the longer study")
+    if not settings_file.is_file() or not (longer_dir / ROUNDS_FILE).is_file():
+        raise cli.UsageError(
+            f"--longer {longer_dir} holds no study ({STUDY_FILE} and {ROUNDS_FILE}); run it there first, "
+            "with --epochs"
+        )
+    try:
+        theirs = json.loads(settings_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise cli.UsageError(f"{settings_file} is damaged (not JSON)") from None
+    differing = [k for k in ("seed", "pairs") if theirs.get(k) != settings[k]]
+    if differing or theirs.get("epochs") in (None, settings["epochs"]):
+        raise cli.UsageError(
+            f"--longer {longer_dir} must be a study with this one's seed and pairs and its own --epochs "
+            f"(it has {files.differences(theirs, settings) or 'the same epochs'}), so that its rounds pair "
+            "up with these"
+        )
 
 
 # ---- storage ------------------------------------------------------------------------------------------
@@ -145,7 +177,7 @@ def discard_study(output_dir: Path, tensorboard: Path) -> None:
     from kerascmp.engine import tensorboard_logs
 
     inside = tensorboard == output_dir / TENSORBOARD_DIR
-    owned = (STUDY_FILE, ROUNDS_FILE, *((TENSORBOARD_DIR,) if inside else ()))
+    owned = (STUDY_FILE, ROUNDS_FILE, CLAIMS_FILE, *((TENSORBOARD_DIR,) if inside else ()))
     files.discard_outputs(output_dir, STUDY_FILE, owned, "study", "--output-dir")
     if not inside:
         tensorboard_logs.discard_runs(tensorboard, tensorboard_owner(output_dir))
@@ -190,7 +222,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
     stored = rounds.load(rounds_path)
 
     runtime.configure_runtime()
-    from kerascmp.analysis.study_files import write_study_files
+    from kerascmp.analysis.study_files import longer_rounds, record_longer, write_study_files
     from kerascmp.analysis.summaries import summarize, summary_table
     from kerascmp.analysis.tables import table_markdown
     from kerascmp.data import generate_pair_sets
@@ -212,6 +244,10 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
         stored, settings, {n: dataclasses.asdict(h) for n, h in chosen.items()}, fingerprints, output_dir
     )
     files.claim_directory(output_dir / STUDY_FILE, settings, "study", remedy(output_dir, stored))
+    if args.longer:
+        check_longer(Path(args.longer), output_dir, settings)
+        record_longer(output_dir, Path(args.longer))
+    longer_rounds(output_dir)  # a damaged claims.json is refused now, not after training
     epochs = " / ".join(sorted({f"{h.epochs} epochs" for h in chosen.values()}, key=len))
     done = {(r.variant, r.round) for r in stored}
     todo = {name: [i for i in range(args.rounds) if (name, i) not in done] for name in names}

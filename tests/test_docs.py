@@ -13,6 +13,7 @@ from conftest import REPO
 from kerascmp.analysis import claims, tables
 from kerascmp.analysis.reference import REPORT_TABLE
 from kerascmp.analysis.rounds import load as load_rounds
+from kerascmp.analysis.study_files import study_verdicts
 from kerascmp.analysis.summaries import summary_table
 from kerascmp.names import COMPARISON, DIGIT1, TEST, error_key
 from kerascmp.variants import REPORT_VARIANTS, get_variant, variant_names
@@ -52,7 +53,7 @@ def test_the_study_tables_are_current_with_rounds_jsonl():
     rounds = load_rounds(RESULTS / "rounds.jsonl")
     table = summary_table(rounds)
     assert tables.table_csv(table) == (RESULTS / "table.csv").read_text()
-    results = claims.verdicts(rounds)
+    results = study_verdicts(RESULTS, rounds)
     assert tables.study_markdown(table, results) == (RESULTS / "table.md").read_text()
     assert claims.claims_csv(results) == (RESULTS / "claims.csv").read_text()
 

@@ -88,12 +88,13 @@ RENDER_TABLES = """
 import sys
 from pathlib import Path
 from kerascmp.analysis import claims, tables
+from kerascmp.analysis.study_files import study_verdicts
 from kerascmp.analysis.rounds import load
 from kerascmp.analysis.summaries import summary_table
 for study in sys.argv[1:]:
     rounds = load(Path(study) / "rounds.jsonl")
     table = summary_table(rounds)
-    results = claims.verdicts(rounds)
+    results = study_verdicts(Path(study), rounds)
     assert tables.table_csv(table) == (Path(study) / "table.csv").read_text(), study
     assert tables.study_markdown(table, results) == (Path(study) / "table.md").read_text(), study
     assert claims.claims_csv(results) == (Path(study) / "claims.csv").read_text(), study

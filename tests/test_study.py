@@ -128,3 +128,44 @@ def test_unknown_variant_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         study.cli.run_main(study.main, ["--variants", "main,vgg", "--output-dir", str(tmp_path)])
     assert exit_info.value.code == 2 and "unknown variant 'vgg'" in capsys.readouterr().err
+
+
+def fake_study(directory, rounds_from, epochs):
+    """A study holding `rounds_from`'s rounds as if trained for `epochs` epochs, each 1 point better."""
+    directory.mkdir()
+    settings = json.loads((rounds_from / "study.json").read_text())
+    (directory / "study.json").write_text(json.dumps({**settings, "epochs": epochs}))
+    lines = []
+    for line in (rounds_from / "rounds.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        record["hyperparameters"]["epochs"] = epochs
+        record["errors"] = {k: v - 1 for k, v in record["errors"].items() if v is not None}
+        lines.append(json.dumps(record))
+    (directory / "rounds.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_longer_study_adds_its_claims_and_is_remembered(tmp_path, capsys):
+    short, longer = tmp_path / "short", tmp_path / "longer"
+    assert run_study(short) == 0
+    assert "epochs improve every variant" not in (short / "claims.csv").read_text()
+    fake_study(longer, short, epochs=2)
+    assert run_study(short, "--longer", str(longer)) == 0  # nothing to train: the files are rewritten
+    claims_csv = (short / "claims.csv").read_text()
+    assert "2 epochs improve every variant" in claims_csv and "(longer): lr" in claims_csv
+    assert json.loads((short / "claims.json").read_text()) == {"longer": "../longer"}
+    (short / "claims.csv").unlink()
+    assert run_study(short) == 0  # remembered without the flag
+    assert (short / "claims.csv").read_text() == claims_csv
+
+    fake_study(tmp_path / "same", short, epochs=1)
+    capsys.readouterr()
+    for bad, said in (
+        (short, "this study's own directory"),
+        (tmp_path / "nothing", "holds no study"),
+        (tmp_path / "same", "its own --epochs"),
+    ):
+        assert run_study(short, "--longer", str(bad)) == 2
+        assert said in capsys.readouterr().err
+    assert json.loads((short / "claims.json").read_text()) == {
+        "longer": "../longer"
+    }  # refusals change nothing

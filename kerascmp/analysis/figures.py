@@ -104,42 +104,45 @@ def plot_learning_curves(rounds: list[RoundRecord], path: Path, title: str) -> N
 
 
 def plot_claims(results: list[claims.Verdict], path, title: str) -> None:
-    """Each claim's paired difference with its 95 % interval; left of 0 supports the claim."""
+    """Each claim's Holm-adjusted p-value on a log scale, coloured by its verdict, with its estimate; the
+    hollow marker is the same claim with diverged rounds counted as failures."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     colours = {"supported": "C2", "reversed": "C3", "not supported": "C7"}
-    fig, ax = plt.subplots(figsize=(10, 0.6 * len(results) + 1.8))
+    floor = max(1e-12, min(min(v.p_holm, v.p_holm_with_failures) for v in results) / 3)  # drawn at it below
+    fig, ax = plt.subplots(figsize=(13, 0.45 * len(results) + 1.8))
     for y, v in enumerate(reversed(results)):
-        ax.errorbar(
-            [v.mean_difference],
-            [y],
-            xerr=[[v.mean_difference - v.ci_low], [v.ci_high - v.mean_difference]],
-            fmt="o",
-            color=colours[v.verdict],
-            capsize=4,
-        )
+        ax.plot([max(v.p_holm, floor)], [y], "o", color=colours[v.verdict])
+        if v.diverged:
+            ax.plot(
+                [max(v.p_holm_with_failures, floor)],
+                [y],
+                "o",
+                mfc="none",
+                color=colours[v.verdict_with_failures],
+            )
+        estimate = claims.ESTIMATES[type(v.claim)]
         ax.annotate(
-            f"{v.verdict} (p = {v.p_value:.2g})",
-            (v.ci_high, y),
-            xytext=(6, 0),
-            textcoords="offset points",
+            f"{v.verdict}: {estimate} {v.outcome.estimate:+.2f}",
+            (1.01, y),
+            xycoords=("axes fraction", "data"),
             va="center",
-            fontsize=9,
+            fontsize=8,
             color=colours[v.verdict],
+            annotation_clip=False,
         )
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(range(len(results)), [v.claim.name for v in reversed(results)], fontsize=9)
+    ax.axvline(claims.ALPHA, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xscale("log")
+    ax.set_xlim(1.5, floor / 3)  # stronger evidence to the right
+    ax.set_yticks(range(len(results)), [v.claim.name for v in reversed(results)], fontsize=8)
     ax.set_xlabel(
-        "test comparison error, better − baseline (percentage points), mean and 95 % CI", fontsize=9
+        f"Holm-adjusted p (dashed: {claims.ALPHA}; hollow: diverged rounds as failures)", fontsize=9
     )
     ax.set_title(title, fontsize=10, wrap=True)
     ax.grid(axis="x", alpha=0.3)
-    low = min(min(v.ci_low for v in results), 0.0)
-    high = max(max(v.ci_high for v in results), 0.0)
-    ax.set_xlim(low - 0.05 * (high - low), high + 0.6 * (high - low))  # room for the verdicts
     fig.tight_layout()
     atomic_save_figure(fig, path)
 
