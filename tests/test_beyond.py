@@ -1,4 +1,5 @@
-"""Beyond the report: augmentation, swapped and re-paired training pairs, ensembles, and `best` end to end."""
+"""Beyond the report: augmentation (affine, elastic), wider nets, swapped and re-paired training pairs,
+ensembles, and `best` end to end."""
 
 import numpy as np
 import pytest
@@ -31,6 +32,35 @@ def test_augmentation_moves_training_images_only_and_keeps_their_shape():
     plain, again = build_digit_net(), build_digit_net(augment=True)
     again.set_weights(plain.get_weights())
     np.testing.assert_allclose(again(images, training=False), plain(images, training=False), atol=1e-5)
+
+
+def test_elastic_distortion_warps_training_images_smoothly_and_is_serialisable():
+    import keras
+
+    from kerascmp.models import build_digit_net
+    from kerascmp.models.layers import ElasticDistortion
+
+    images = np.zeros((256, 14, 14, 1), np.float32)
+    images[:, 3:11, 6:8] = 255.0  # a bar
+    layer = ElasticDistortion(alpha=0.5, sigma=2.0, seed=1)
+    warped = np.asarray(layer(images, training=True))
+    np.testing.assert_array_equal(np.asarray(layer(images, training=False)), images)  # inactive at inference
+    assert warped.shape == images.shape and warped.min() >= 0 and warped.max() <= 255.0 + 1e-3
+    assert (np.abs(warped - images).max(axis=(1, 2, 3)) > 1).mean() > 0.9  # nearly every image moves
+    ink = warped.sum(axis=(1, 2, 3)) / images.sum(axis=(1, 2, 3))
+    assert np.all((ink > 0.5) & (ink < 1.6)) and abs(ink.mean() - 1) < 0.05  # a local warp, in the frame
+    # the displacement field has the stated std, in pixels, away from the border
+    noise = keras.random.uniform((128, 14, 14, 2), -1.0, 1.0, seed=3)
+    field = np.asarray(layer._smooth(noise)) * layer._scale
+    assert np.std(field[:, 5:9, 5:9]) == pytest.approx(0.5, rel=0.1)
+    again = ElasticDistortion.from_config(layer.get_config())
+    assert (again.alpha, again.sigma, again.seed) == (0.5, 2.0, 1)
+    # as a switch of the digit net: registered, and a width multiplier scales the hidden layers
+    net = build_digit_net(elastic=0.5, width=2)
+    assert net.get_layer("elastic").alpha == 0.5 and net.get_layer("conv1").filters == 64
+    assert net.get_layer("hidden").units == 400
+    restored = keras.models.model_from_json(net.to_json())
+    assert restored.get_layer("elastic").alpha == 0.5
 
 
 def labelled_job(pairing: str, n: int = 50):

@@ -1,4 +1,5 @@
-"""kerascmp's own Keras layers: pixel scaling, noise removal, the analytic comparison, the ensemble's mean.
+"""kerascmp's own Keras layers: pixel scaling, noise removal, the analytic comparison, the ensemble's mean,
+elastic distortion.
 
 Each is registered serialisable (package "kerascmp"), so a saved `.keras` model loads once this module is
 imported (importing `kerascmp.models` imports it).
@@ -6,7 +7,10 @@ imported (importing `kerascmp.models` imports it).
 
 from __future__ import annotations
 
+import math
+
 import keras
+import numpy as np
 from keras import layers, ops
 
 # Mean and std of the 2x2-pooled MNIST-train pixels (0-255); scaling lives in the model so that
@@ -63,3 +67,54 @@ class ProbabilityMean(layers.Layer):
     def call(self, member_logits):
         probabilities = ops.softmax(ops.cast(member_logits, "float32"), axis=-1)
         return ops.cast(ops.log(ops.mean(probabilities, axis=1) + 1e-12), self.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package="kerascmp")
+class ElasticDistortion(layers.Layer):
+    """Elastic distortion of training images (Simard, Steinkraus and Platt, 2003), inactive at inference.
+
+    Each image gets its own displacement field: uniform noise in [-1, 1] per pixel and axis, smoothed with
+    a Gaussian of `sigma` pixels and scaled so that each displacement has a standard deviation of `alpha`
+    pixels; the image is resampled bilinearly along it (background 0). Input (batch, height, width, 1).
+    """
+
+    def __init__(self, alpha: float = 0.5, sigma: float = 2.0, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha, self.sigma, self.seed = float(alpha), float(sigma), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        radius = max(1, math.ceil(2 * self.sigma))
+        taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / self.sigma) ** 2)
+        self._taps = (taps / taps.sum()).astype("float32")
+        # smoothed uniform noise has std sum(taps^2) / sqrt 3 in 2-D (separable kernel): scaled to alpha
+        self._scale = float(self.alpha / (np.sum(self._taps**2) / math.sqrt(3)))
+
+    def _smooth(self, field):
+        taps = ops.convert_to_tensor(self._taps)
+        k = len(self._taps)
+        rows = ops.tile(ops.reshape(taps, (k, 1, 1, 1)), (1, 1, 2, 1))  # depthwise: both axes' fields
+        cols = ops.tile(ops.reshape(taps, (1, k, 1, 1)), (1, 1, 2, 1))
+        return ops.depthwise_conv(ops.depthwise_conv(field, rows, padding="same"), cols, padding="same")
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        images = ops.cast(images, "float32")
+        shape = ops.shape(images)
+        batch, height, width = shape[0], shape[1], shape[2]
+        noise = keras.random.uniform((batch, height, width, 2), -1.0, 1.0, seed=self.seed_generator)
+        field = self._smooth(noise) * self._scale
+        grid_rows, grid_cols = ops.meshgrid(
+            ops.cast(ops.arange(height), "float32"), ops.cast(ops.arange(width), "float32"), indexing="ij"
+        )
+        index = ops.broadcast_to(
+            ops.reshape(ops.cast(ops.arange(batch), "float32"), (-1, 1, 1)), (batch, height, width)
+        )
+        coordinates = ops.stack([index, grid_rows + field[..., 0], grid_cols + field[..., 1]])
+        warped = ops.image.map_coordinates(images[..., 0], coordinates, order=1, fill_mode="constant")
+        return ops.cast(warped[..., None], self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "sigma": self.sigma, "seed": self.seed}

@@ -9,7 +9,13 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from kerascmp.models.layers import AnalyticComparison, OneHotArgmax, ProbabilityMean, pixel_scaling
+from kerascmp.models.layers import (
+    AnalyticComparison,
+    ElasticDistortion,
+    OneHotArgmax,
+    ProbabilityMean,
+    pixel_scaling,
+)
 from kerascmp.names import COMPARISON, DIGIT, DIGIT1, DIGIT2
 
 DIGIT_NET_PARAMS = 104_994
@@ -18,19 +24,31 @@ FC_HIDDEN_UNITS = 532  # 392*532 + 532 + 532*2 + 2 = 210,142 parameters, 0.05 % 
 
 
 def build_digit_net(
-    name: str = "digit_net", *, batch_norm: bool = False, dropout: float = 0.0, augment: bool = False
+    name: str = "digit_net",
+    *,
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    augment: bool = False,
+    elastic: float = 0.0,
+    width: int = 1,
 ) -> keras.Model:
     """The report's digit net: raw (14, 14) image to 10 digit logits, 104,994 parameters.
 
     Beyond the report, as switches: `augment` shifts (up to 1 pixel) and rotates (up to 10 degrees) each
-    training image, `batch_norm` normalises every hidden layer, `dropout` drops hidden units; all three are
-    inactive at inference.
+    training image, `elastic` distorts it elastically (displacements of that std in pixels;
+    `ElasticDistortion`), `batch_norm` normalises every hidden layer, `dropout` drops hidden units; all four
+    are inactive at inference. `width` multiplies every hidden layer's channels and units.
     """
     image = keras.Input((14, 14), name="image")
-    if augment:  # on raw pixels, in float32: the background is 0, the fill value
+    if augment or elastic:  # on raw pixels, in float32: the background is 0, the fill value
         x = layers.Reshape((14, 14, 1), dtype="float32")(image)
-        x = layers.RandomTranslation(1 / 14, 1 / 14, fill_mode="constant", dtype="float32", name="shift")(x)
-        x = layers.RandomRotation(10 / 360, fill_mode="constant", dtype="float32", name="rotate")(x)
+        if elastic:
+            x = ElasticDistortion(alpha=elastic, dtype="float32", name="elastic")(x)
+        if augment:
+            x = layers.RandomTranslation(1 / 14, 1 / 14, fill_mode="constant", dtype="float32", name="shift")(
+                x
+            )
+            x = layers.RandomRotation(10 / 360, fill_mode="constant", dtype="float32", name="rotate")(x)
         x = pixel_scaling()(x)
     else:
         x = layers.Reshape((14, 14, 1))(pixel_scaling()(image))
@@ -41,14 +59,16 @@ def build_digit_net(
             x = layers.BatchNormalization()(x)
         return layers.ReLU()(x) if activation else x
 
-    x = hidden(x, layers.Conv2D(32, 3, use_bias=not batch_norm, name="conv1"))  # -> 12x12x32
-    x = hidden(x, layers.Conv2D(64, 5, use_bias=not batch_norm, name="conv2"), activation=False)  # 8x8x64
+    x = hidden(x, layers.Conv2D(32 * width, 3, use_bias=not batch_norm, name="conv1"))  # -> 12x12x32
+    x = hidden(
+        x, layers.Conv2D(64 * width, 5, use_bias=not batch_norm, name="conv2"), activation=False
+    )  # 8x8
     x = layers.MaxPooling2D(4)(x)  # -> 2x2x64
     x = layers.ReLU()(x)
     x = layers.Flatten()(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
-    x = hidden(x, layers.Dense(200, use_bias=not batch_norm, name="hidden"))
+    x = hidden(x, layers.Dense(200 * width, use_bias=not batch_norm, name="hidden"))
     if dropout:
         x = layers.Dropout(dropout)(x)
     logits = layers.Dense(10, name="logits")(x)

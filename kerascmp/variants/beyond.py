@@ -21,6 +21,7 @@ from kerascmp.variants.registry import Hyperparameters, Variant, register_varian
 if TYPE_CHECKING:
     import keras
 
+DIGIT_NET_SWITCHES = ("batch_norm", "dropout", "augment", "elastic", "width")  # build_digit_net's
 DROPOUT = 0.3
 ENSEMBLE_MEMBERS = 3
 LONG_EPOCHS = 100
@@ -54,7 +55,7 @@ def _step(
     **recipe,
 ) -> Variant:
     learning_rate, c_aux, source = tuned
-    switches = {key: recipe.pop(key) for key in ("batch_norm", "dropout", "augment") if key in recipe}
+    switches = {key: recipe.pop(key) for key in DIGIT_NET_SWITCHES if key in recipe}
     return Variant(
         name,
         _analytic_model(**switches),
