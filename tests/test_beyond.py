@@ -61,6 +61,10 @@ def test_elastic_distortion_warps_training_images_smoothly_and_is_serialisable()
     assert net.get_layer("hidden").units == 400
     restored = keras.models.model_from_json(net.to_json())
     assert restored.get_layer("elastic").alpha == 0.5
+    # it trains in a compiled graph, whose batch size is unknown when traced
+    net.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = net.fit(images[:32, ..., 0], np.zeros(32, np.int32), batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
 
 
 def labelled_job(pairing: str, n: int = 50):

@@ -14,7 +14,13 @@ from kerascmp.analysis.rounds import RoundRecord
 from kerascmp.analysis.rounds import load as load_rounds
 from kerascmp.variants import Hyperparameters, Variant, get_variant, register_variant, variant_names
 
-COMMITTED_STUDIES = ("results", "results/tuned", "results/beyond")
+COMMITTED_STUDIES = (
+    "results",
+    "results/epochs100",
+    "results/tuned",
+    "results/tuned/epochs100",
+    "results/beyond",
+)
 
 
 def readme_layout() -> set[str]:

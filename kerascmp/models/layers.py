@@ -106,11 +106,7 @@ class ElasticDistortion(layers.Layer):
         grid_rows, grid_cols = ops.meshgrid(
             ops.cast(ops.arange(height), "float32"), ops.cast(ops.arange(width), "float32"), indexing="ij"
         )
-        index = ops.broadcast_to(
-            ops.reshape(ops.cast(ops.arange(batch), "float32"), (-1, 1, 1)), (batch, height, width)
-        )
-        coordinates = ops.stack([index, grid_rows + field[..., 0], grid_cols + field[..., 1]])
-        warped = ops.image.map_coordinates(images[..., 0], coordinates, order=1, fill_mode="constant")
+        warped = _bilinear(images[..., 0], grid_rows + field[..., 0], grid_cols + field[..., 1])
         return ops.cast(warped[..., None], self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
@@ -118,3 +114,25 @@ class ElasticDistortion(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "sigma": self.sigma, "seed": self.seed}
+
+
+def _bilinear(images, rows, cols):
+    """images (batch, height, width) sampled at fractional (rows, cols) of the same shape, 0 outside.
+
+    Written with take rather than `ops.image.map_coordinates`, which needs a static batch size."""
+    shape = ops.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    flat = ops.reshape(images, (-1,))
+    offset = ops.reshape(ops.arange(batch) * height * width, (-1, 1, 1))
+    row0, col0 = ops.floor(rows), ops.floor(cols)
+    sampled = ops.zeros_like(rows)
+    for d_row in (0, 1):
+        for d_col in (0, 1):
+            r, c = row0 + d_row, col0 + d_col
+            weight = (1 - ops.abs(rows - r)) * (1 - ops.abs(cols - c))
+            inside = (r >= 0) & (r <= ops.cast(height - 1, "float32")) & (c >= 0)
+            inside = inside & (c <= ops.cast(width - 1, "float32"))
+            index = offset + ops.cast(ops.clip(r, 0, height - 1), "int32") * width
+            index = index + ops.cast(ops.clip(c, 0, width - 1), "int32")
+            sampled = sampled + ops.where(inside, weight * ops.take(flat, index), 0.0)
+    return sampled
