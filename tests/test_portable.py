@@ -22,19 +22,11 @@ from kerascmp.names import (
 from kerascmp.serving import export
 from kerascmp.serving.convert import TOLERANCE, convert
 from kerascmp.serving.runtimes import open_model
+from kerascmp.variants import REPORT_VARIANTS
 
 # The report's six, analytic, and the ensemble (the ablation's steps add only training-time switches and
 # batch norm and dropout, which `best` holds).
-VARIANTS = [
-    "main",
-    "no_sharing",
-    "noise_removal",
-    "separate",
-    "separate_noise_removal",
-    "fc_baseline",
-    "analytic",
-    "best",
-]
+VARIANTS = [*REPORT_VARIANTS, "analytic", "best"]
 
 
 def served_errors(outputs: dict[str, np.ndarray], pairs) -> dict[str, float]:

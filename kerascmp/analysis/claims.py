@@ -34,6 +34,7 @@ from statsmodels.stats.power import TTestPower
 from kerascmp.analysis.rounds import RoundRecord
 from kerascmp.names import COMPARISON, DIGIT, DIGIT_OUTPUTS, TEST, error_key
 from kerascmp.variants.registry import get_variant
+from kerascmp.variants.report import REPORT_VARIANTS
 
 ALPHA = 0.05
 POWER = 0.80
@@ -42,16 +43,9 @@ HIGH_DIGIT_ACCURACY = 10.0  # test digit error, %: "high" (the report's own digi
 ABOUT_A_THIRD = (1 / 3, 0.1)  # target ratio and half-width of the band that counts as "about"
 CHANCE_ERROR = {COMPARISON: 50.0, DIGIT: 90.0}  # what a diverged round counts as, as a failure
 
-# The report's rows and the two ends of main's c_aux range (kerascmp/variants/report.py).
-MAIN, NO_SHARING, NOISE_REMOVAL, SEPARATE, SEPARATE_NOISE_REMOVAL, FC_BASELINE = (
-    "main",
-    "no_sharing",
-    "noise_removal",
-    "separate",
-    "separate_noise_removal",
-    "fc_baseline",
-)
-REPORT_ROWS = (MAIN, NO_SHARING, NOISE_REMOVAL, SEPARATE, SEPARATE_NOISE_REMOVAL, FC_BASELINE)
+# The report's rows (its table's order) and the two ends of main's c_aux range (kerascmp/variants/report.py).
+REPORT_ROWS = REPORT_VARIANTS
+MAIN, NO_SHARING, NOISE_REMOVAL, SEPARATE, SEPARATE_NOISE_REMOVAL, FC_BASELINE = REPORT_VARIANTS
 NO_AUX, AUX_ONLY, PAPER_RELU = "main_no_aux", "main_aux_only", "main_paper_relu"
 JOINT_ROWS = (MAIN, NO_SHARING, NOISE_REMOVAL)  # digit heads trained with the comparison
 SEPARATE_ROWS = (SEPARATE, SEPARATE_NOISE_REMOVAL)
