@@ -14,6 +14,15 @@ DIGIT = "digit"  # 10 logits of a single digit: the first stage of staged (separ
 PAIR_OUTPUTS = (DIGIT1, DIGIT2, COMPARISON)  # table order
 DIGIT_OUTPUTS = (DIGIT1, DIGIT2)
 
+REPORT_VARIANTS = (  # `--variants all`: the six the report compares, in its table's order
+    "main",
+    "no_sharing",
+    "noise_removal",
+    "separate",
+    "separate_noise_removal",
+    "fc_baseline",
+)
+
 TRAIN, TEST, VALIDATION = "train", "test", "val"
 
 # The exported signatures (kerascmp.serving.export writes them, kerascmp.predict checks and calls them):

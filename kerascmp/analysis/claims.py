@@ -32,9 +32,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 
 from kerascmp.analysis.rounds import RoundRecord
-from kerascmp.names import COMPARISON, DIGIT, DIGIT_OUTPUTS, TEST, error_key
+from kerascmp.names import COMPARISON, DIGIT, DIGIT_OUTPUTS, REPORT_VARIANTS, TEST, error_key
 from kerascmp.variants.registry import get_variant
-from kerascmp.variants.report import REPORT_VARIANTS
 
 ALPHA = 0.05
 POWER = 0.80

@@ -5,6 +5,7 @@ ablation; a plugin registers its own the same way, with `kerascmp.register_varia
 TensorFlow loads when a model or an optimiser is first built.
 """
 
+from kerascmp.names import REPORT_VARIANTS
 from kerascmp.variants import beyond, report  # noqa: F401  (each registers its variants)
 from kerascmp.variants.registry import (
     PRECISIONS,
@@ -16,7 +17,6 @@ from kerascmp.variants.registry import (
     register_variant,
     variant_names,
 )
-from kerascmp.variants.report import REPORT_VARIANTS
 
 __all__ = [
     "PRECISIONS",

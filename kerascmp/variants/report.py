@@ -71,15 +71,6 @@ MAIN_TUNED = (
 )
 SAME_AS_MAIN = "main's values: the row measures the ReLU alone, at main's settings"
 
-REPORT_VARIANTS = (  # `--variants all`: the six the report compares, in its table's order
-    "main",
-    "no_sharing",
-    "noise_removal",
-    "separate",
-    "separate_noise_removal",
-    "fc_baseline",
-)
-
 for _variant in (
     _report_variant(
         "main",
