@@ -1,4 +1,4 @@
-"""Where a variant's comparisons fail: `python -m kerascmp.failures results/beyond --variant best`.
+"""Where a variant's comparisons fail: `python -m kerascmp.failures results/beyond2 --variant best`.
 
 Reads the test pairs each round compared wrongly (`test_comparison_failures` in a study's rounds.jsonl)
 and prints, as markdown (kerascmp.analysis.failure_summary), how many failures came from a misread

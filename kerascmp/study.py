@@ -311,6 +311,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
                 history=result.history,
                 history_val_every=HELD_OUT_EVERY,
                 wall_s=result.wall_s,
+                cpu_s=result.cpu_s,
                 tensorboard_s=time.perf_counter() - logged,
                 packages=versions,
             )

@@ -180,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
             if variant.members > 1
             else ""
         )
+        + (
+            f"; scored on the pairs and {len(variant.test_time_shifts)} shifted copies"
+            if variant.test_time_shifts
+            else ""
+        )
     )
 
     results = {

@@ -148,6 +148,31 @@ def test_an_ensemble_outputs_its_members_mean_probability():
     np.testing.assert_allclose(softmax(ensemble[COMPARISON]), softmax(exact), atol=1e-5)
 
 
+def test_test_time_shifts_average_the_digit_probabilities_over_moved_pairs():
+    import keras
+
+    from kerascmp.models import PixelShift, ensemble_model
+    from kerascmp.variants import get_variant
+
+    pairs = np.random.default_rng(0).uniform(0, 255, size=(8, 2, 14, 14)).astype(np.float32)
+    moved = np.asarray(PixelShift(1, -1)(pairs))
+    np.testing.assert_array_equal(moved[:, :, 1:, :-1], pairs[:, :, :-1, 1:])  # down 1, left 1
+    assert not moved[:, :, 0, :].any() and not moved[:, :, :, -1].any()  # background fills the edge
+
+    keras.utils.set_random_seed(0)
+    member = get_variant("analytic").build()
+    shifts = ((1, 0), (0, -1))
+    views = [pairs, np.asarray(PixelShift(1, 0)(pairs)), np.asarray(PixelShift(0, -1)(pairs))]
+    tta = ensemble_model([member], shifts)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(tta))
+    restored.set_weights(tta.get_weights())
+    probabilities = [keras.ops.softmax(member(view)[DIGIT1]) for view in views]
+    for model in (tta, restored):
+        np.testing.assert_allclose(
+            keras.ops.softmax(model(pairs)[DIGIT1]), np.mean(probabilities, axis=0), atol=1e-5
+        )
+
+
 def test_best_trains_exports_and_predicts_as_one_model(tmp_path):
     train = run_module(
         "kerascmp.train",
@@ -161,7 +186,7 @@ def test_best_trains_exports_and_predicts_as_one_model(tmp_path):
         str(tmp_path),
     )
     assert train.returncode == 0, train.stderr[-3000:]
-    assert "3 members" in train.stdout
+    assert "4 members" in train.stdout and "4 shifted copies" in train.stdout
     assert_predict_matches_training(tmp_path / "best", 100, tmp_path)
 
 

@@ -84,10 +84,10 @@ def test_the_blocker_really_blocks_tensorflow(tmp_path):
 
 
 def test_the_failures_cli_runs_without_tensorflow(tmp_path):
-    failures = ("-m", "kerascmp.failures", "results/beyond", "--variant", "best")
+    failures = ("-m", "kerascmp.failures", "results/beyond", "--variant", "beyond_ensemble")
     result = run_without_tensorflow(tmp_path, *failures)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("best: ") and "| first, second digit |" in result.stdout
+    assert result.stdout.startswith("beyond_ensemble: ") and "| first, second digit |" in result.stdout
 
 
 RENDER_TABLES = """

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascmp.analysis import claims
+from kerascmp.analysis import claims, frontier
 from kerascmp.analysis.reference import REPORT_TABLE
 from kerascmp.analysis.rounds import RoundRecord
 from kerascmp.analysis.summaries import TEST_COMPARISON, label, staged, summarize, summary_table
@@ -184,5 +184,43 @@ def plot_comparison(table: dict[str, dict], path: Path, title: str) -> None:
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     ax.legend()
+    fig.tight_layout()
+    atomic_save_figure(fig, path)
+
+
+def plot_frontier(all_points: list[frontier.Point], path: Path, title: str) -> None:
+    """Test comparison error (mean ± std over rounds) against training CPU-seconds per round, log x, one
+    colour per study; the frontier (no point cheaper and at least as good) joined by a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 6))
+    for colour, study in enumerate(dict.fromkeys(p.study for p in all_points)):
+        mine = [p for p in all_points if p.study == study]
+        ax.errorbar(
+            [p.cpu_s for p in mine],
+            [p.error_mean for p in mine],
+            yerr=[p.error_std or 0 for p in mine],
+            fmt="o",
+            color=f"C{colour}",
+            capsize=3,
+            label=study,
+        )
+        for p in mine:
+            ax.annotate(
+                p.variant, (p.cpu_s, p.error_mean), xytext=(4, 3), textcoords="offset points", fontsize=7
+            )
+    front = frontier.on_frontier(all_points)
+    ax.plot([p.cpu_s for p in front], [p.error_mean for p in front], "-", color="black", linewidth=0.8,
+            label="frontier")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training CPU-seconds per round (process CPU time, every thread; log scale)")
+    ax.set_ylabel("test comparison error (%), mean ± std over rounds (log scale)")
+    ax.set_title(title, fontsize=10, wrap=True)
+    ax.grid(which="both", alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     atomic_save_figure(fig, path)

@@ -48,6 +48,7 @@ OPTIONAL = {
     TEST_COMPARISON_FAILURES: ("a list or null", lambda v: v is None or isinstance(v, list)),
     ARCHITECTURE: ("an object", lambda v: isinstance(v, dict)),
     "history_val_every": ("an integer >= 1", lambda v: _integer(v) and v >= 1),
+    "cpu_s": ("a number of seconds >= 0", lambda v: isinstance(v, int | float) and v >= 0),
 }
 
 
@@ -81,6 +82,7 @@ class RoundRecord:
     history: dict = field(default_factory=dict)  # per-epoch curves, keyed by kerascmp.names.curve_key
     history_val_every: int = 1  # epochs between the monitored curve's points
     wall_s: float | None = None
+    cpu_s: float | None = None  # training's process CPU time, every thread (absent before 2026-12-03)
     tensorboard_s: float | None = None
     packages: dict | None = None
 

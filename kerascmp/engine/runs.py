@@ -83,7 +83,7 @@ def train_runs(
     trainer = trainer or Trainer()
     variant = get_variant(specs[0].variant)
     hp = specs[0].hparams
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     k = variant.members  # an ensemble trains its members as independent runs, packed together
     member_specs = [
         replace(spec, seed=seeds.member_seed(spec.seed, m, k)) for spec in specs for m in range(k)
@@ -117,16 +117,20 @@ def train_runs(
                 verbose=verbose,
                 label=label,
             )
-        if k > 1:
-            models = [ensemble_model(members[i : i + k]) for i in range(0, len(members), k)]
+        if k > 1 or variant.test_time_shifts:
+            models = [
+                ensemble_model(members[i : i + k], variant.test_time_shifts)
+                for i in range(0, len(members), k)
+            ]
             histories = [mean_curves(histories[i : i + k]) for i in range(0, len(histories), k)]
         else:
             models = members
     wall_s = (time.perf_counter() - start) / len(specs)
+    cpu_s = (time.process_time() - start_cpu) / len(specs)  # every thread of the process: what training costs
     results = []
     for spec, model, history in zip(specs, models, histories):
         errors, diverged = score(model, spec)
-        results.append(RunResult(spec, model, errors, history, wall_s, diverged=diverged))
+        results.append(RunResult(spec, model, errors, history, wall_s, cpu_s=cpu_s, diverged=diverged))
     return results
 
 

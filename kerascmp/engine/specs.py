@@ -38,4 +38,5 @@ class RunResult:
     errors: dict[str, float | None]
     history: dict[str, list[float]]
     wall_s: float
+    cpu_s: float | None = None  # process CPU time, all threads; a packed run's share
     diverged: bool = False

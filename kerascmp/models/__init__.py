@@ -10,6 +10,7 @@ from kerascmp.models.layers import (
     PIXEL_STD,
     AnalyticComparison,
     OneHotArgmax,
+    PixelShift,
     ProbabilityMean,
     pixel_scaling,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "PIXEL_STD",
     "AnalyticComparison",
     "OneHotArgmax",
+    "PixelShift",
     "ProbabilityMean",
     "analytic_comparator",
     "architecture_fingerprint",

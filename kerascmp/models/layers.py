@@ -70,6 +70,27 @@ class ProbabilityMean(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="kerascmp")
+class PixelShift(layers.Layer):
+    """Images moved by whole pixels, `rows` down and `cols` right, background 0: a test-time view.
+    Acts on the last two axes, so a batch of pairs (batch, 2, 14, 14) moves both its images."""
+
+    def __init__(self, rows: int = 0, cols: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.rows, self.cols = int(rows), int(cols)
+
+    def call(self, images):
+        height, width = images.shape[-2], images.shape[-1]
+        padding = [[0, 0]] * (len(images.shape) - 2)
+        padding += [[max(self.rows, 0), max(-self.rows, 0)], [max(self.cols, 0), max(-self.cols, 0)]]
+        padded = ops.pad(images, padding)
+        top, left = max(-self.rows, 0), max(-self.cols, 0)
+        return padded[..., top : top + height, left : left + width]
+
+    def get_config(self):
+        return {**super().get_config(), "rows": self.rows, "cols": self.cols}
+
+
+@keras.saving.register_keras_serializable(package="kerascmp")
 class ElasticDistortion(layers.Layer):
     """Elastic distortion of training images (Simard, Steinkraus and Platt, 2003), inactive at inference.
 

@@ -13,6 +13,7 @@ from kerascmp.models.layers import (
     AnalyticComparison,
     ElasticDistortion,
     OneHotArgmax,
+    PixelShift,
     ProbabilityMean,
     pixel_scaling,
 )
@@ -31,13 +32,16 @@ def build_digit_net(
     augment: bool = False,
     elastic: float = 0.0,
     width: int = 1,
+    deep: bool = False,
 ) -> keras.Model:
     """The report's digit net: raw (14, 14) image to 10 digit logits, 104,994 parameters.
 
     Beyond the report, as switches: `augment` shifts (up to 1 pixel) and rotates (up to 10 degrees) each
     training image, `elastic` distorts it elastically (displacements of that std in pixels;
     `ElasticDistortion`), `batch_norm` normalises every hidden layer, `dropout` drops hidden units; all four
-    are inactive at inference. `width` multiplies every hidden layer's channels and units.
+    are inactive at inference. `width` multiplies every hidden layer's channels and units. `deep` replaces the
+    report's two convolutions (3x3, 5x5, then a 4x4 pool to 2x2) with four 3x3 ones ('same' padding; 32, 32,
+    64, 64 channels) and a 2x2 pool after each pair, to 3x3x64.
     """
     image = keras.Input((14, 14), name="image")
     if augment or elastic:  # on raw pixels, in float32: the background is 0, the fill value
@@ -59,12 +63,23 @@ def build_digit_net(
             x = layers.BatchNormalization()(x)
         return layers.ReLU()(x) if activation else x
 
-    x = hidden(x, layers.Conv2D(32 * width, 3, use_bias=not batch_norm, name="conv1"))  # -> 12x12x32
-    x = hidden(
-        x, layers.Conv2D(64 * width, 5, use_bias=not batch_norm, name="conv2"), activation=False
-    )  # 8x8
-    x = layers.MaxPooling2D(4)(x)  # -> 2x2x64
-    x = layers.ReLU()(x)
+    if deep:  # 14 -> 7 -> 3: small kernels, gentle pooling
+        for block, channels in enumerate((32 * width, 64 * width), start=1):
+            for k in (1, 2):
+                x = hidden(
+                    x,
+                    layers.Conv2D(
+                        channels, 3, padding="same", use_bias=not batch_norm, name=f"conv{block}_{k}"
+                    ),
+                )
+            x = layers.MaxPooling2D(2)(x)
+    else:
+        x = hidden(x, layers.Conv2D(32 * width, 3, use_bias=not batch_norm, name="conv1"))  # -> 12x12x32
+        x = hidden(
+            x, layers.Conv2D(64 * width, 5, use_bias=not batch_norm, name="conv2"), activation=False
+        )  # 8x8
+        x = layers.MaxPooling2D(4)(x)  # -> 2x2x64
+        x = layers.ReLU()(x)
     x = layers.Flatten()(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
@@ -82,14 +97,18 @@ def analytic_comparator() -> keras.Model:
     return keras.Model(digit_logits, {COMPARISON: comparison}, name="comparator")
 
 
-def ensemble_model(members: list[keras.Model], name: str = "ensemble") -> keras.Model:
-    """K trained pair models with digit heads as one pair model: each digit's probabilities are the members'
-    mean, and the comparison is the exact P(a <= b) of those means (`AnalyticComparison`). The members are
-    renamed "member_<k>": names must be unique within a model."""
+def ensemble_model(
+    members: list[keras.Model], shifts: tuple[tuple[int, int], ...] = (), name: str = "ensemble"
+) -> keras.Model:
+    """K trained pair models with digit heads as one pair model: each digit's probabilities are the mean
+    over members and views, and the comparison is the exact P(a <= b) of those means (`AnalyticComparison`).
+    The views are the pairs as given and, for test-time augmentation, moved by each (rows, cols) of `shifts`
+    (`PixelShift`). The members are renamed "member_<k>": names must be unique within a model."""
     pairs = keras.Input((2, 14, 14), name="pairs")
+    views = [pairs] + [PixelShift(rows, cols, name=f"shift_{rows}_{cols}")(pairs) for rows, cols in shifts]
     for k, member in enumerate(members):
         member.name = f"member_{k}"
-    outputs = [member(pairs) for member in members]
+    outputs = [member(view) for member in members for view in views]
     digits = {
         output: layers.Identity(name=output)(
             ProbabilityMean(name=f"{output}_mean")(ops.stack([o[output] for o in outputs], axis=1))

@@ -82,7 +82,9 @@ class Variant:
     claim; the report's own rows are tested by the report's claims). `pairing` says how
     each epoch forms its training pairs (kerascmp.names.PAIRINGS: "fixed", "swap", "repair"). With
     `members` K > 1, a run trains K models from seeds derived from its own and returns their ensemble
-    (kerascmp.models.ensemble_model: digit probabilities averaged, compared exactly).
+    (kerascmp.models.ensemble_model: digit probabilities averaged, compared exactly). `test_time_shifts`
+    adds test-time augmentation: the trained model's digit probabilities are averaged over the pairs as
+    given and moved by each (rows, cols) whole pixels, in the exported model too.
     """
 
     name: str
@@ -96,6 +98,7 @@ class Variant:
     optimizer: Callable[[float, int], keras.optimizers.Optimizer] | None = None
     pairing: str = "fixed"
     members: int = 1
+    test_time_shifts: tuple[tuple[int, int], ...] = ()
     seed_id: int | None = None
     report_point: GridPoint | None = None
     ablation_of: str | None = "main"
@@ -111,9 +114,12 @@ class Variant:
             raise ValueError(f"variant {self.name}: staged training needs digit outputs")
         if self.pairing not in PAIRINGS:
             raise ValueError(f"variant {self.name}: pairing must be one of {', '.join(PAIRINGS)}")
-        if (self.pairing != "fixed" or self.members > 1) and (self.staged or not self.has_digit_heads):
+        if (self.pairing != "fixed" or self.members > 1 or self.test_time_shifts) and (
+            self.staged or not self.has_digit_heads
+        ):
             raise ValueError(
-                f"variant {self.name}: re-pairing and ensembles need joint training with digit heads"
+                f"variant {self.name}: re-pairing, ensembles and test-time shifts need joint training with "
+                "digit heads"
             )
         if self.members < 1:
             raise ValueError(f"variant {self.name}: members must be >= 1")
