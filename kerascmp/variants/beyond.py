@@ -4,13 +4,12 @@ Every row of the two ablations is a variant: the previous row plus one switch (i
 the analytic comparison head and train only on the 1000 training pairs. The first ablation
 (results/beyond/) keeps the report's digit net (kerascmp.models.build_digit_net) and ends in
 `beyond_ensemble`, `ENSEMBLE_MEMBERS` of its last single net; the second (results/beyond2/) goes on from
-`beyond_long` with a deeper digit net and test-time shifts, and ends in `best`, `BEST_MEMBERS` of those
-nets. Elastic distortions (the `elastic` switch) were tried on validation pairs and left out: they did not
-help the deeper net (tuning/results/beyond2_probes). Each row keeps the row before's learning rate and
-c_aux unless it changes the optimiser; each `seed_id` is its name's CRC-32, as studies before seed ids
-drew it, but for `beyond_ensemble` (named `best` until 2026-12-03: it keeps that name's seeds, and its
-numbers), `best` ("beyond2_best"'s) and `beyond_tta` (the same nets as the row before: the paired
-difference is the shifts' alone).
+`beyond_long` with a deeper digit net, and ends in `best`, `BEST_MEMBERS` of those nets. Elastic
+distortions (the `elastic` switch) and test-time shifts (`Variant.test_time_shifts`) were tried on
+validation pairs and left out: neither helped the deeper net (tuning/results/beyond2_probes). Each row
+keeps the row before's learning rate and c_aux unless it changes the optimiser; each `seed_id` is its
+name's CRC-32, as studies before seed ids drew it, but for `beyond_ensemble` (named `best` until
+2026-12-03: it keeps that name's seeds, and its numbers) and `best` ("beyond2_best"'s).
 
 Importing this module is free: TensorFlow loads when a model or an optimiser is first built.
 """
@@ -32,8 +31,6 @@ DROPOUT = 0.3
 ENSEMBLE_MEMBERS = 3
 BEST_MEMBERS = 4  # the most whose round fits in 5 minutes on 2 cores with room to spare
 LONG_EPOCHS = 100
-# Test-time views besides the pairs as given: one pixel up, down, left and right.
-TEST_TIME_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 
 
 def adam_cosine(learning_rate: float, total_steps: int) -> keras.optimizers.Optimizer:
@@ -175,28 +172,15 @@ for _variant in (
         **_DEEP,
     ),
     _step(
-        "beyond_tta",
-        "+ test-time shifts",
-        "+ digit probabilities averaged over the pair and its four 1-pixel shifts (the same nets as the row "
-        "before)",
-        after="beyond_deep",
-        tuned=ADAM,
-        seed_id=1094857495,
-        epochs=LONG_EPOCHS,
-        test_time_shifts=TEST_TIME_SHIFTS,
-        **_DEEP,
-    ),
-    _step(
         "best",
         f"best: ensemble of {BEST_MEMBERS}",
         f"analytic head + deeper digit net, BN, dropout, augmentation, re-pairing, Adam + cosine, "
-        f"{LONG_EPOCHS} epochs; {BEST_MEMBERS} nets x 5 views averaged in probability",
-        after="beyond_tta",
+        f"{LONG_EPOCHS} epochs; {BEST_MEMBERS} nets averaged in probability",
+        after="beyond_deep",
         tuned=ADAM,
         seed_id=3533267765,
         epochs=LONG_EPOCHS,
         members=BEST_MEMBERS,
-        test_time_shifts=TEST_TIME_SHIFTS,
         **_DEEP,
     ),
 ):
