@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from kerascmp.engine import runtime  # noqa: E402
 
-VARIANTS = ("main", "noise_removal", "fc_baseline", "analytic", "best")
+VARIANTS = ("main", "noise_removal", "fc_baseline", "analytic", "beyond_ensemble", "best")
 FORMATS = {"savedmodel": "SavedModel (TensorFlow)", "onnx": "ONNX (ONNX Runtime)", "tflite": "LiteRT"}
 PAIRS, REPEATS = 1000, 20
 OUTPUT = REPO / "benchmarks" / "results" / "ship.json"

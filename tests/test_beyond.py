@@ -67,6 +67,26 @@ def test_elastic_distortion_warps_training_images_smoothly_and_is_serialisable()
     assert np.isfinite(history.history["loss"][0])
 
 
+def test_the_deeper_digit_net_is_four_small_convolutions_down_to_3x3_and_best_ensembles_it():
+    import keras
+
+    from kerascmp.models import build_digit_net
+    from kerascmp.variants import get_variant
+    from kerascmp.variants.beyond import BEST_MEMBERS
+
+    net = build_digit_net(batch_norm=True, dropout=0.3, augment=True, deep=True)
+    assert [net.get_layer(f"conv{b}_{k}").filters for b in (1, 2) for k in (1, 2)] == [32, 32, 64, 64]
+    assert net.get_layer("hidden").input.shape[-1] == 3 * 3 * 64  # 14 -> 7 -> 3
+    assert net.count_params() == 183_578
+    assert net(np.zeros((4, 14, 14), np.float32)).shape == (4, 10)
+    assert build_digit_net(deep=True, width=2).get_layer("conv2_2").filters == 128
+    restored = keras.models.model_from_json(net.to_json())
+    assert restored.count_params() == net.count_params()
+    best = get_variant("best")
+    assert best.members == BEST_MEMBERS and best.ablation_of == "beyond_deep"
+    assert get_variant("beyond_deep").ablation_of == "beyond_long"
+
+
 def labelled_job(pairing: str, n: int = 50):
     """A job whose every image is filled with its digit label, so any batch can be checked against its
     targets; labels drawn at random, pairs in order."""

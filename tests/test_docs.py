@@ -232,21 +232,31 @@ def test_readme_ship_table_matches_its_benchmark():
     assert results["date"][:10] in readme and f"{results['matmul_ceiling_gflops']['float32']:.0f}" in readme
 
 
+BEYOND_ROW, BEYOND2_ROW = "row (`--variant`)", "Beyond II row (`--variant`)"
+
+
 @pytest.mark.parametrize(
-    "readme, columns",
+    "readme, study, first_column, columns",
     [
-        ("README.md", ("test digit 1", "test comparison")),
-        ("results/beyond/README.md", ("test digit-1 error", "test comparison error")),
+        ("README.md", "beyond", BEYOND_ROW, ("test digit 1", "test comparison")),
+        ("results/beyond/README.md", "beyond", BEYOND_ROW, ("test digit-1 error", "test comparison error")),
+        ("README.md", "beyond2", BEYOND2_ROW, ("test digit 1", "test comparison")),
+        ("results/beyond2/README.md", "beyond2", BEYOND2_ROW, ("test digit-1 error", "test comparison error")),
     ],
 )
-def test_the_beyond_tables_match_their_table_csv(readme, columns):
-    with open(RESULTS / "beyond" / "table.csv") as f:
+def test_the_beyond_tables_match_their_table_csv(readme, study, first_column, columns):
+    with open(RESULTS / study / "table.csv") as f:
         data = {row["variant"]: row for row in csv.DictReader(f)}
-    rows = markdown_table(REPO / readme, "| row (`--variant`) |")
-    names = [re.search(r"`(\w+)`\)", row["row (`--variant`)"]).group(1) for row in rows]
+    rows = markdown_table(REPO / readme, f"| {first_column} |")
+    names = [re.search(r"`(\w+)`\)", row[first_column]).group(1) for row in rows]
     assert names == list(data)
     for name, row in zip(names, rows):
         for column, metric in zip(columns, (DIGIT1, COMPARISON)):
             key = error_key(TEST, metric)
             mean, std = data[name][f"{key}_mean"], data[name][f"{key}_std"]
             assert mean_std(row[column].strip()) == rounded(mean, std), (readme, name, column)
+
+def test_the_frontier_quoted_is_the_committed_one():
+    table = (RESULTS / "beyond2" / "frontier.md").read_text()
+    for readme in (REPO / "README.md", RESULTS / "beyond2" / "README.md"):
+        assert table in readme.read_text(), readme

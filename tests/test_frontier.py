@@ -74,14 +74,14 @@ def test_the_cli_remeasures_a_study_without_costs_once_and_reproduces_its_round(
     assert code == 0 and "again" not in out and (out_dir / "training_cost.json").stat().st_mtime_ns == mtime
 
 
-def test_the_cli_refuses_a_missing_study_and_a_damaged_costs_file(tmp_path, capsys):
-    assert_one_line_failure(
-        run_in_process("kerascmp.frontier", str(tmp_path), "--output-dir", str(tmp_path), capsys=capsys),
-        "rounds.jsonl",
-    )
-    (tmp_path / ROUNDS_FILE).write_text("")
+def test_the_cli_refuses_a_missing_study_a_damaged_costs_file_and_a_missing_plugin(tmp_path, capsys):
+    def frontier():
+        return run_in_process("kerascmp.frontier", str(tmp_path), "--output-dir", str(tmp_path), capsys=capsys)
+
+    assert_one_line_failure(frontier(), "rounds.jsonl")
+    (tmp_path / ROUNDS_FILE).write_text(json.dumps(round_record("mine").to_json()) + "\n")
     (tmp_path / "training_cost.json").write_text("{")
-    assert_one_line_failure(
-        run_in_process("kerascmp.frontier", str(tmp_path), "--output-dir", str(tmp_path), capsys=capsys),
-        "damaged",
-    )
+    assert_one_line_failure(frontier(), "damaged")
+    (tmp_path / "training_cost.json").unlink()
+    assert_one_line_failure(frontier(), "unknown variant 'mine'")  # its plugin not loaded: nothing trains
+    assert not (tmp_path / "training_cost.json").exists()

@@ -20,6 +20,7 @@ COMMITTED_STUDIES = (
     "results/tuned",
     "results/tuned/epochs100",
     "results/beyond",
+    "results/beyond2",
 )
 
 
