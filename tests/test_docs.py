@@ -241,7 +241,12 @@ BEYOND_ROW, BEYOND2_ROW = "row (`--variant`)", "Beyond II row (`--variant`)"
         ("README.md", "beyond", BEYOND_ROW, ("test digit 1", "test comparison")),
         ("results/beyond/README.md", "beyond", BEYOND_ROW, ("test digit-1 error", "test comparison error")),
         ("README.md", "beyond2", BEYOND2_ROW, ("test digit 1", "test comparison")),
-        ("results/beyond2/README.md", "beyond2", BEYOND2_ROW, ("test digit-1 error", "test comparison error")),
+        (
+            "results/beyond2/README.md",
+            "beyond2",
+            BEYOND2_ROW,
+            ("test digit-1 error", "test comparison error"),
+        ),
     ],
 )
 def test_the_beyond_tables_match_their_table_csv(readme, study, first_column, columns):
@@ -255,6 +260,7 @@ def test_the_beyond_tables_match_their_table_csv(readme, study, first_column, co
             key = error_key(TEST, metric)
             mean, std = data[name][f"{key}_mean"], data[name][f"{key}_std"]
             assert mean_std(row[column].strip()) == rounded(mean, std), (readme, name, column)
+
 
 def test_the_frontier_quoted_is_the_committed_one():
     table = (RESULTS / "beyond2" / "frontier.md").read_text()

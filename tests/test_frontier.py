@@ -76,7 +76,9 @@ def test_the_cli_remeasures_a_study_without_costs_once_and_reproduces_its_round(
 
 def test_the_cli_refuses_a_missing_study_a_damaged_costs_file_and_a_missing_plugin(tmp_path, capsys):
     def frontier():
-        return run_in_process("kerascmp.frontier", str(tmp_path), "--output-dir", str(tmp_path), capsys=capsys)
+        return run_in_process(
+            "kerascmp.frontier", str(tmp_path), "--output-dir", str(tmp_path), capsys=capsys
+        )
 
     assert_one_line_failure(frontier(), "rounds.jsonl")
     (tmp_path / ROUNDS_FILE).write_text(json.dumps(round_record("mine").to_json()) + "\n")
