@@ -98,11 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     output_dir = files.writable_directory(args.output_dir, "--output-dir")
     costs_path = output_dir / COSTS_FILE
     costs = load_costs(costs_path)
-    missing = {}  # variant: (study, its round-0 record), for variants whose rounds lack cpu_s
+    missing, seen = {}, set()  # variant: (study, its round-0 record), where its point's rounds lack cpu_s
     for study, stored in studies.items():
         for name in dict.fromkeys(r.variant for r in stored):
+            if name in seen:  # its point comes from the first study that holds it (frontier.points)
+                continue
+            seen.add(name)
             mine = [r for r in stored if r.variant == name]
-            if name not in costs and frontier.study_cpu_s(mine) is None and name not in missing:
+            if name not in costs and frontier.study_cpu_s(mine) is None:
                 missing[name] = (study, min(mine, key=lambda r: r.round))
     if missing:
         runtime.configure_runtime()
