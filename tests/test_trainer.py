@@ -1,5 +1,7 @@
 """A Trainer reuses a compiled training step only when the graph is the same, and then trains exactly as a
-fresh one: every optimiser variable (step count, momentum, Adam moments, schedule position) is reset."""
+fresh one: every optimiser variable (step count, momentum, Adam moments, schedule position) is reset, and
+every random layer (dropout, augmentation) draws from the job's own seed, not from where the last run left
+off."""
 
 import keras
 import numpy as np
@@ -18,17 +20,20 @@ def fit(trainer, jobs):
     return trainer.fit(jobs, epochs=2, batch_size=100, verbose=False)
 
 
-@pytest.mark.parametrize("optimizer", OPTIMIZERS)
-def test_a_reused_graph_ends_with_the_weights_of_a_fresh_one(optimizer, tiny_pairs):
+@pytest.mark.parametrize(
+    "optimizer, variant",
+    [("sgd_momentum", "main"), ("adam_cosine_schedule", "main"), ("sgd_momentum", "beyond_augment")],
+)
+def test_a_reused_graph_ends_with_the_weights_of_a_fresh_one(optimizer, variant, tiny_pairs):
     make = OPTIMIZERS[optimizer]
     reusing = Trainer()
-    first = pair_job(1, make(), tiny_pairs[0])
-    fit(reusing, [first])  # leaves its step count, momentum or moments behind in the compiled optimiser
-    reused = pair_job(2, make(), tiny_pairs[0])
+    first = pair_job(1, make(), tiny_pairs[0], variant)
+    fit(reusing, [first])  # leaves its optimiser state and its random layers' seeds behind in the graph
+    reused = pair_job(2, make(), tiny_pairs[0], variant)
     fit(reusing, [reused])
     assert reusing.compilations == 1  # the second run really went through the cached graph
 
-    fresh = pair_job(2, make(), tiny_pairs[0])
+    fresh = pair_job(2, make(), tiny_pairs[0], variant)
     fit(Trainer(reuse=False), [fresh])
     for a, b in zip(reused.model.get_weights(), fresh.model.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

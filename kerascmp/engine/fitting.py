@@ -4,8 +4,9 @@ Tracing a training step costs ~1.5 s, a sixth of a run, so a `Trainer` keeps the
 (`kerascmp.engine.packing`) it compiled and reuses one whenever a new pack would build the same graph. It
 decides that itself, from the models' configs, the optimiser's config, the loss weights, the data shapes
 and the precision; on reuse it restores every optimiser variable (step count, momentum, moments, the
-learning rate) to its value before the first training, so a reused graph trains exactly as a fresh one
-(tests/test_trainer.py).
+learning rate) to its value before the first training, and copies in every variable of the job's model, its
+random layers' seed states included, so a reused graph trains exactly as a fresh one, whatever ran in it
+before (tests/test_trainer.py).
 """
 
 from __future__ import annotations
@@ -103,9 +104,9 @@ class _Compiled:
 class Trainer:
     """Trains packs of jobs, reusing a compiled packed model whenever a pack builds the same graph.
 
-    The packed model holds clones of the jobs' models: a job's weights are copied in before `fit` and the
-    trained weights copied back, so a job's model never aliases another's. `reuse=False` compiles afresh
-    every time (the reference the reuse tests compare against).
+    The packed model holds clones of the jobs' models: a job's variables (weights and seed states) are
+    copied in before `fit` and copied back after it, so a job's model never aliases another's.
+    `reuse=False` compiles afresh every time (the reference the reuse tests compare against).
     """
 
     def __init__(self, *, reuse: bool = True, max_cached: int = 4):
@@ -133,7 +134,7 @@ class Trainer:
         compiled = self._compiled(jobs, steps, has_validation)
         single_output = len(compiled.model.outputs) == 1
         for replica, job in zip(compiled.replicas, jobs):
-            replica.set_weights(job.model.get_weights())
+            _copy_state(job.model, replica)
         for variable, value in zip(compiled.model.optimizer.variables, compiled.initial_optimizer_state):
             variable.assign(value)
         history = compiled.model.fit(
@@ -158,7 +159,7 @@ class Trainer:
             verbose=0,
         ).history
         for replica, job in zip(compiled.replicas, jobs):
-            job.model.set_weights(replica.get_weights())
+            _copy_state(replica, job.model)
         return [_history_of(r, job, history, single_output) for r, job in enumerate(jobs)]
 
     def _compiled(self, jobs: list[Job], steps: int, has_validation: bool) -> _Compiled:
@@ -194,6 +195,13 @@ class Trainer:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = compiled
         return compiled
+
+
+def _copy_state(source: keras.Model, target: keras.Model) -> None:
+    """Copy every variable, the random layers' seed states too: `get_weights` leaves those out, and a reused
+    replica would otherwise draw its dropout and augmentation from where the previous run left off."""
+    for to, value in zip(target.variables, source.variables, strict=True):
+        to.assign(value)
 
 
 def _compile(
