@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kerascmp import cli, defaults, files, seeds
 from kerascmp.analysis import rounds
-from kerascmp.analysis.rounds import ARCHITECTURE
+from kerascmp.analysis.rounds import ARCHITECTURE, RECIPE
 from kerascmp.data import max_pairs
 from kerascmp.engine import runtime
 from kerascmp.names import (
@@ -29,7 +29,7 @@ from kerascmp.names import (
     TEST,
     error_key,
 )
-from kerascmp.variants import REPORT_VARIANTS
+from kerascmp.variants import REPORT_VARIANTS, get_variant
 
 STUDY_FILE = "study.json"  # the study's settings, and its marker: --overwrite touches no other dir
 TENSORBOARD_DIR = "tensorboard"  # the default --tensorboard, inside the study dir
@@ -125,7 +125,11 @@ def check_longer(longer_dir: Path, output_dir: Path, settings: dict) -> None:
 
 
 def _mismatches(
-    record: rounds.RoundRecord, settings: dict, hparams: dict | None, fingerprint: dict | None
+    record: rounds.RoundRecord,
+    settings: dict,
+    hparams: dict | None,
+    fingerprint: dict | None,
+    recipe: dict | None = None,
 ) -> dict:
     """{what: (stored, this study's)} where a stored round differs from what this study would train."""
     stored = record.hyperparameters
@@ -141,6 +145,8 @@ def _mismatches(
             f"{record.architecture.get('parameters')} parameters {record.architecture.get('sha256')}",
             f"{fingerprint['parameters']} parameters {fingerprint['sha256']}",
         )
+    if recipe is not None and record.recipe not in (None, recipe):
+        expected.update(_recipe_changes(record.recipe, recipe))
     return {key: pair for key, pair in expected.items() if pair[0] != pair[1]}
 
 
@@ -154,16 +160,45 @@ def remedy(output_dir: Path, stored: list[rounds.RoundRecord]) -> str:
     return f"use another --output-dir, or --overwrite to delete its {len(stored)} stored round(s)"
 
 
+def _recipe_changes(stored: dict, current: dict) -> dict:
+    """{what: (stored, this study's)} for each part of a training recipe that changed; an optimiser by its
+    class, or else by each setting that moved."""
+    changes = {}
+    for key in sorted(set(stored) | set(current)):
+        old, new = stored.get(key), current.get(key)
+        if old == new:
+            continue
+        if key == "optimizer" and isinstance(old, dict) and isinstance(new, dict):
+            if old.get("class_name") != new.get("class_name"):
+                changes[key] = (old.get("class_name"), new.get("class_name"))
+            else:
+                old_config, new_config = old.get("config", {}), new.get("config", {})
+                for setting in sorted(set(old_config) | set(new_config)):
+                    if old_config.get(setting) != new_config.get(setting):
+                        changes[f"{key} {setting}"] = (old_config.get(setting), new_config.get(setting))
+        else:
+            changes[key] = (old, new)
+    return {f"{RECIPE}: {what}": pair for what, pair in changes.items()}
+
+
 def check_rounds(
-    stored: list[rounds.RoundRecord], settings: dict, chosen: dict, fingerprints: dict, output_dir: Path
+    stored: list[rounds.RoundRecord],
+    settings: dict,
+    chosen: dict,
+    fingerprints: dict,
+    output_dir: Path,
+    recipes: dict | None = None,
 ):
     """Rounds are averaged together, so every stored one must have been made as this study would make it:
     checked against each round's own record, not against study.json, which can go missing."""
     for record in stored:
         name = record.variant
-        mismatches = _mismatches(record, settings, chosen.get(name), fingerprints.get(name))
+        mismatches = _mismatches(
+            record, settings, chosen.get(name), fingerprints.get(name), (recipes or {}).get(name)
+        )
         if mismatches:
-            what = f"another definition of {name}" if ARCHITECTURE in mismatches else "other settings"
+            redefined = any(key == ARCHITECTURE or key.startswith(RECIPE) for key in mismatches)
+            what = f"another definition of {name}" if redefined else "other settings"
             changed = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in mismatches.items())
             raise cli.UsageError(
                 f"{output_dir} holds {name} rounds made with {what} (round {record.round + 1}: "
@@ -228,6 +263,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
     from kerascmp.data import generate_pair_sets
     from kerascmp.engine import tensorboard_logs
     from kerascmp.engine.build import build_model
+    from kerascmp.engine.compile import training_recipe
     from kerascmp.engine.fitting import Trainer
     from kerascmp.engine.runs import train_runs
     from kerascmp.engine.scoring import comparison_failures
@@ -240,8 +276,16 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
         name: architecture_fingerprint(build_model(name, seed=0, precision=hparams.precision))
         for name, hparams in chosen.items()
     }
+    recipes = {
+        name: training_recipe(get_variant(name), hparams, args.pairs) for name, hparams in chosen.items()
+    }
     check_rounds(
-        stored, settings, {n: dataclasses.asdict(h) for n, h in chosen.items()}, fingerprints, output_dir
+        stored,
+        settings,
+        {n: dataclasses.asdict(h) for n, h in chosen.items()},
+        fingerprints,
+        output_dir,
+        recipes,
     )
     files.claim_directory(output_dir / STUDY_FILE, settings, "study", remedy(output_dir, stored))
     if args.longer:
@@ -304,6 +348,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
                 data_seed=seeds.round_seed(args.seed, i),
                 hyperparameters=dataclasses.asdict(hparams),
                 architecture=fingerprints[name],
+                recipe=recipes[name],
                 pairs=args.pairs,
                 errors=result.errors,
                 diverged=result.diverged,

@@ -59,7 +59,38 @@ def test_a_study_checks_each_stored_round_even_without_study_json(tmp_path, caps
             run_in_process("kerascmp.study", *rerun, capsys=capsys), "other settings", changed
         )
         assert not (tmp_path / "study.json").exists()  # nothing claimed for the refused settings
-    assert len(rounds.load(tmp_path / "rounds.jsonl")) == 1
+    (stored,) = rounds.load(tmp_path / "rounds.jsonl")
+    assert stored.recipe["members"] == 1 and stored.recipe["optimizer"]["class_name"] == "SGD"
+
+
+def test_a_variant_whose_optimiser_pairing_or_members_changed_is_refused_and_older_rounds_pass(tmp_path):
+    from kerascmp.engine.compile import training_recipe
+    from kerascmp.variants import get_variant
+
+    def recipe_of(variant: str) -> dict:
+        return training_recipe(get_variant(variant), get_variant(variant).defaults, 100)
+
+    def check(variant: str, stored_recipe: dict | None):
+        line = record(variant) if stored_recipe is None else record(variant, recipe=stored_recipe)
+        stored = [RoundRecord.from_json(line)]
+        settings = {"seed": 0, "epochs": None, "pairs": 100, "precision": "float32"}
+        study.check_rounds(stored, settings, {}, {}, tmp_path, {variant: recipe_of(variant)})
+
+    check("beyond_ensemble", recipe_of("beyond_ensemble"))  # as stored: accepted
+    check("beyond_ensemble", None)  # a round from before recipes were recorded: accepted
+    with pytest.raises(UsageError, match="another definition of beyond_ensemble .*recipe: members 2 -> 3"):
+        check("beyond_ensemble", {**recipe_of("beyond_ensemble"), "members": 2})
+    with pytest.raises(UsageError, match="recipe: pairing fixed -> swap"):
+        check("beyond_swap", {**recipe_of("beyond_swap"), "pairing": "fixed"})
+    with pytest.raises(UsageError, match="recipe: optimizer SGD -> Adam"):
+        check("beyond_adam", {**recipe_of("beyond_adam"), "optimizer": recipe_of("beyond_swap")["optimizer"]})
+    adam = recipe_of("beyond_adam")
+    slower = {
+        **adam,
+        "optimizer": {**adam["optimizer"], "config": {**adam["optimizer"]["config"], "beta_1": 0.8}},
+    }
+    with pytest.raises(UsageError, match="recipe: optimizer beta_1 0.8 -> 0.9"):
+        check("beyond_adam", slower)
 
 
 def test_stored_rounds_of_variants_not_rerun_are_checked_too(tmp_path):

@@ -18,6 +18,7 @@ from kerascmp.errors import UsageError
 from kerascmp.names import TEST_COMPARISON_FAILURES
 
 ARCHITECTURE = "architecture"  # the model's fingerprint (kerascmp.models.architecture_fingerprint)
+RECIPE = "recipe"  # optimiser, pairing, members, shifts, staging (kerascmp.engine.compile.training_recipe)
 
 
 def _integer(value) -> bool:
@@ -49,6 +50,7 @@ OPTIONAL = {
     ARCHITECTURE: ("an object", lambda v: isinstance(v, dict)),
     "history_val_every": ("an integer >= 1", lambda v: _integer(v) and v >= 1),
     "cpu_s": ("a number of seconds >= 0", lambda v: isinstance(v, int | float) and v >= 0),
+    RECIPE: ("an object", lambda v: isinstance(v, dict)),
 }
 
 
@@ -77,6 +79,7 @@ class RoundRecord:
     pairs: int
     errors: dict[str, float | None]  # error rates in %, keyed by kerascmp.names.error_key; None if diverged
     architecture: dict | None = None  # kerascmp.models.architecture_fingerprint
+    recipe: dict | None = None  # kerascmp.engine.compile.training_recipe (absent before 2026-12-03)
     diverged: bool = False
     test_comparison_failures: list | None = None  # kerascmp.engine.scoring.comparison_failures
     history: dict = field(default_factory=dict)  # per-epoch curves, keyed by kerascmp.names.curve_key

@@ -1,15 +1,18 @@
-"""The study's loss as Keras `loss_weights`, each variant's optimiser, and the plain compile of one pair
-model (export, benchmarks).
+"""The study's loss as Keras `loss_weights`, each variant's optimiser, the training recipe a study's rounds
+record, and the plain compile of one pair model (export, benchmarks).
 
 The packed training path compiles its packs itself (kerascmp.engine.fitting) from the same loss weights.
 """
 
 from __future__ import annotations
 
+import json
+import math
+
 import keras
 
 from kerascmp.names import COMPARISON, DIGIT1, DIGIT2
-from kerascmp.variants import Variant
+from kerascmp.variants import Hyperparameters, Variant
 
 
 def loss_weights(c_aux: float) -> dict[str, float]:
@@ -30,6 +33,27 @@ def sgd(learning_rate: float, total_steps: int) -> keras.optimizers.Optimizer:
 def optimizer_for(variant: Variant, learning_rate: float, total_steps: int) -> keras.optimizers.Optimizer:
     """A fresh optimiser for one run of `variant`: its own, or the report's SGD where it declares none."""
     return (variant.optimizer or sgd)(learning_rate, total_steps)
+
+
+def optimizer_config(optimizer: keras.optimizers.Optimizer) -> dict:
+    """An optimiser's serialised config without its name, which Keras numbers per process ("sgd_3")."""
+    config = keras.optimizers.serialize(optimizer)
+    return {**config, "config": {k: v for k, v in config["config"].items() if k != "name"}}
+
+
+def training_recipe(variant: Variant, hparams: Hyperparameters, pairs: int) -> dict:
+    """How a variant trains beyond its architecture and hyperparameters: its optimiser (class, settings,
+    schedule), how epochs pair the digits, its members, test-time shifts and staging. A study stores it with
+    each round, so a variant redefined since is refused rather than averaged in."""
+    steps = hparams.epochs * math.ceil(pairs / hparams.batch_size)
+    recipe = {
+        "optimizer": optimizer_config(optimizer_for(variant, hparams.learning_rate, steps)),
+        "pairing": variant.pairing,
+        "members": variant.members,
+        "test_time_shifts": variant.test_time_shifts,
+        "staged": variant.staged,
+    }
+    return json.loads(json.dumps(recipe, default=str))  # as rounds.jsonl holds it: tuples become lists
 
 
 def compile_model(model: keras.Model, *, learning_rate: float, weights: dict[str, float]) -> keras.Model:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from kerascmp.engine.compile import optimizer_config
 from kerascmp.engine.packing import (
     EpochProgress,
     Job,
@@ -39,7 +40,7 @@ def shared_optimizer(jobs: list[Job]) -> tuple[keras.optimizers.Optimizer, list[
     gradient, so a job's learning rate folds exactly into its loss weight; any other optimiser (Adam is
     invariant to the loss's scale) must be the same for every job.
     """
-    configs = [_optimizer_config(job.optimizer) for job in jobs]
+    configs = [optimizer_config(job.optimizer) for job in jobs]
     if all(config == configs[0] for config in configs):
         return keras.optimizers.deserialize(configs[0]), [1.0] * len(jobs)
     rates = [config["config"]["learning_rate"] for config in configs]
@@ -58,12 +59,6 @@ def shared_optimizer(jobs: list[Job]) -> tuple[keras.optimizers.Optimizer, list[
     return keras.optimizers.deserialize(
         {**configs[0], "config": {**configs[0]["config"], "learning_rate": base}}
     ), [rate / base for rate in rates]
-
-
-def _optimizer_config(optimizer: keras.optimizers.Optimizer) -> dict:
-    """An optimiser's serialised config without its name, which Keras numbers per process ("sgd_3")."""
-    config = keras.optimizers.serialize(optimizer)
-    return {**config, "config": {k: v for k, v in config["config"].items() if k != "name"}}
 
 
 def _canonical(config):
@@ -168,7 +163,7 @@ class Trainer:
             {
                 "models": [_canonical(job.model.get_config()) for job in jobs],
                 "weights": [[list(w.shape) for w in job.model.weights] for job in jobs],
-                "optimizer": _optimizer_config(optimizer),
+                "optimizer": optimizer_config(optimizer),
                 "loss_weights": [
                     sorted((name, w * s) for name, w in job.loss_weights.items())
                     for job, s in zip(jobs, scales)
