@@ -146,7 +146,7 @@ def _mismatches(
             f"{fingerprint['parameters']} parameters {fingerprint['sha256']}",
         )
     if recipe is not None and record.recipe not in (None, recipe):
-        expected.update(_recipe_changes(record.recipe, recipe))
+        expected.update(rounds.recipe_changes(record.recipe, recipe))
     return {key: pair for key, pair in expected.items() if pair[0] != pair[1]}
 
 
@@ -158,27 +158,6 @@ def remedy(output_dir: Path, stored: list[rounds.RoundRecord]) -> str:
             f"({len(stored)} rounds), which --overwrite would delete"
         )
     return f"use another --output-dir, or --overwrite to delete its {len(stored)} stored round(s)"
-
-
-def _recipe_changes(stored: dict, current: dict) -> dict:
-    """{what: (stored, this study's)} for each part of a training recipe that changed; an optimiser by its
-    class, or else by each setting that moved."""
-    changes = {}
-    for key in sorted(set(stored) | set(current)):
-        old, new = stored.get(key), current.get(key)
-        if old == new:
-            continue
-        if key == "optimizer" and isinstance(old, dict) and isinstance(new, dict):
-            if old.get("class_name") != new.get("class_name"):
-                changes[key] = (old.get("class_name"), new.get("class_name"))
-            else:
-                old_config, new_config = old.get("config", {}), new.get("config", {})
-                for setting in sorted(set(old_config) | set(new_config)):
-                    if old_config.get(setting) != new_config.get(setting):
-                        changes[f"{key} {setting}"] = (old_config.get(setting), new_config.get(setting))
-        else:
-            changes[key] = (old, new)
-    return {f"{RECIPE}: {what}": pair for what, pair in changes.items()}
 
 
 def check_rounds(
@@ -276,9 +255,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
         name: architecture_fingerprint(build_model(name, seed=0, precision=hparams.precision))
         for name, hparams in chosen.items()
     }
-    recipes = {
-        name: training_recipe(get_variant(name), hparams, args.pairs) for name, hparams in chosen.items()
-    }
+    recipes = {name: training_recipe(get_variant(name)) for name in chosen}
     check_rounds(
         stored,
         settings,

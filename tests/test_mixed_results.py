@@ -68,7 +68,7 @@ def test_a_variant_whose_optimiser_pairing_or_members_changed_is_refused_and_old
     from kerascmp.variants import get_variant
 
     def recipe_of(variant: str) -> dict:
-        return training_recipe(get_variant(variant), get_variant(variant).defaults, 100)
+        return training_recipe(get_variant(variant))
 
     def check(variant: str, stored_recipe: dict | None):
         line = record(variant) if stored_recipe is None else record(variant, recipe=stored_recipe)
@@ -243,3 +243,26 @@ def test_the_search_says_screening_only_when_it_screens(tmp_path, capsys):
         "tuning.search", *grid, "--screen-rounds", "1", "--project-dir", str(tmp_path / "b"), capsys=capsys
     )
     assert code == 0 and "screening ETA" in screened
+
+
+def test_a_search_refuses_trials_of_a_redefined_variant_and_accepts_ones_without_a_recipe(tmp_path):
+    from kerascmp.engine.compile import training_recipe
+    from kerascmp.variants import get_variant
+    from tuning import search
+
+    current = {
+        "variant": "beyond_ensemble",
+        "epochs": 1,
+        "recipe": training_recipe(get_variant("beyond_ensemble")),
+    }
+    trial = tmp_path / "trial_00"
+    trial.mkdir()
+    (tmp_path / search.SETTINGS_FILE).write_text("{}")
+    stored = {k: v for k, v in current.items() if k != "recipe"}  # a trial from before recipes
+    (trial / search.TRIAL_SETTINGS).write_text(json.dumps(stored))
+    search.check_trials(tmp_path, current)
+    (trial / search.TRIAL_SETTINGS).write_text(
+        json.dumps({**current, "recipe": {**current["recipe"], "members": 2}})
+    )
+    with pytest.raises(UsageError, match=r"trial_00, trained with other settings \(recipe: members 2 -> 3\)"):
+        search.check_trials(tmp_path, current)

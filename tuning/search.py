@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from kerascmp import cli, defaults, files
+from kerascmp.analysis.rounds import RECIPE, recipe_changes
 from kerascmp.data import max_pairs
 from kerascmp.engine import runtime
 from tuning.search_files import BEST_ERROR, REPORT_FILES, write_outputs, write_tensorboard
@@ -184,7 +185,12 @@ def check_trials(project_dir: Path, trial_settings: dict) -> None:
             raise cli.UsageError(
                 f"{path} is damaged (not JSON); delete {trial_dir} to rerun its point"
             ) from None
-        changed = files.differences(stored, trial_settings)
+        settings_only = {k: v for k, v in trial_settings.items() if k != RECIPE}
+        changes = [files.differences(stored, settings_only)]
+        if RECIPE in stored:  # trials from before 2026-12-03 did not record theirs
+            moved = recipe_changes(stored[RECIPE], trial_settings[RECIPE])
+            changes += [f"{what} {old} -> {new}" for what, (old, new) in moved.items()]
+        changed = ", ".join(change for change in changes if change)
         if changed:
             raise cli.UsageError(
                 f"--project-dir {project_dir} holds {trial_dir.name}, trained with other settings "
@@ -279,7 +285,14 @@ def _run(args, argv: list[str], settings, role: str, command: files.CommandRecor
         )
         if kept:
             print(f"note: --overwrite kept what the search did not write: {', '.join(kept)}")
-    trial_settings = {**describe(settings), "architecture": architecture_of(settings)}
+    from kerascmp.engine.compile import training_recipe
+    from kerascmp.variants import get_variant
+
+    trial_settings = {
+        **describe(settings),
+        "architecture": architecture_of(settings),
+        RECIPE: training_recipe(get_variant(settings.variant)),
+    }
     check_trials(args.project_dir, trial_settings)
     files.claim_directory(
         args.project_dir / SETTINGS_FILE,

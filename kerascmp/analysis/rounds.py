@@ -106,6 +106,27 @@ class RoundRecord:
         }
 
 
+def recipe_changes(stored: dict, current: dict) -> dict:
+    """{what: (stored, current)} for each part of a training recipe that changed, each keyed "recipe: ...";
+    an optimiser by its class, or else by each setting that moved."""
+    changes = {}
+    for key in sorted(set(stored) | set(current)):
+        old, new = stored.get(key), current.get(key)
+        if old == new:
+            continue
+        if key == "optimizer" and isinstance(old, dict) and isinstance(new, dict):
+            if old.get("class_name") != new.get("class_name"):
+                changes[key] = (old.get("class_name"), new.get("class_name"))
+                continue
+            old_config, new_config = old.get("config", {}), new.get("config", {})
+            for setting in sorted(set(old_config) | set(new_config)):
+                if old_config.get(setting) != new_config.get(setting):
+                    changes[f"{key} {setting}"] = (old_config.get(setting), new_config.get(setting))
+        else:
+            changes[key] = (old, new)
+    return {f"{RECIPE}: {what}": pair for what, pair in changes.items()}
+
+
 def load(path: Path) -> list[RoundRecord]:
     """The valid records of a rounds file, in order.
 

@@ -7,12 +7,11 @@ The packed training path compiles its packs itself (kerascmp.engine.fitting) fro
 from __future__ import annotations
 
 import json
-import math
 
 import keras
 
 from kerascmp.names import COMPARISON, DIGIT1, DIGIT2
-from kerascmp.variants import Hyperparameters, Variant
+from kerascmp.variants import Variant
 
 
 def loss_weights(c_aux: float) -> dict[str, float]:
@@ -41,19 +40,19 @@ def optimizer_config(optimizer: keras.optimizers.Optimizer) -> dict:
     return {**config, "config": {k: v for k, v in config["config"].items() if k != "name"}}
 
 
-def training_recipe(variant: Variant, hparams: Hyperparameters, pairs: int) -> dict:
+def training_recipe(variant: Variant) -> dict:
     """How a variant trains beyond its architecture and hyperparameters: its optimiser (class, settings,
-    schedule), how epochs pair the digits, its members, test-time shifts and staging. A study stores it with
-    each round, so a variant redefined since is refused rather than averaged in."""
-    steps = hparams.epochs * math.ceil(pairs / hparams.batch_size)
+    schedule; built for a learning rate of 1 over 1000 steps, as the rate and the steps are hyperparameters
+    recorded beside it), how epochs pair the digits, its members, test-time shifts and staging. Studies and
+    searches store it with each round or trial, so a variant redefined since is refused, not averaged in."""
     recipe = {
-        "optimizer": optimizer_config(optimizer_for(variant, hparams.learning_rate, steps)),
+        "optimizer": optimizer_config(optimizer_for(variant, 1.0, 1000)),
         "pairing": variant.pairing,
         "members": variant.members,
         "test_time_shifts": variant.test_time_shifts,
         "staged": variant.staged,
     }
-    return json.loads(json.dumps(recipe, default=str))  # as rounds.jsonl holds it: tuples become lists
+    return json.loads(json.dumps(recipe, default=str))  # as JSON holds it: tuples become lists
 
 
 def compile_model(model: keras.Model, *, learning_rate: float, weights: dict[str, float]) -> keras.Model:
