@@ -124,13 +124,7 @@ def check_longer(longer_dir: Path, output_dir: Path, settings: dict) -> None:
 # ---- storage ------------------------------------------------------------------------------------------
 
 
-def _mismatches(
-    record: rounds.RoundRecord,
-    settings: dict,
-    hparams: dict | None,
-    fingerprint: dict | None,
-    recipe: dict | None = None,
-) -> dict:
+def _mismatches(record: rounds.RoundRecord, settings: dict, hparams: dict | None, definition: dict) -> dict:
     """{what: (stored, this study's)} where a stored round differs from what this study would train."""
     stored = record.hyperparameters
     expected = {"pairs": (record.pairs, settings["pairs"])}
@@ -140,13 +134,7 @@ def _mismatches(
         expected["epochs"] = (stored.get("epochs"), settings["epochs"])
     if hparams is not None:
         expected.update({key: (stored.get(key), value) for key, value in hparams.items()})
-    if fingerprint is not None and record.architecture not in (None, fingerprint):
-        expected[ARCHITECTURE] = (
-            f"{record.architecture.get('parameters')} parameters {record.architecture.get('sha256')}",
-            f"{fingerprint['parameters']} parameters {fingerprint['sha256']}",
-        )
-    if recipe is not None and record.recipe not in (None, recipe):
-        expected.update(rounds.recipe_changes(record.recipe, recipe))
+    expected.update(rounds.definition_changes(record, definition))
     return {key: pair for key, pair in expected.items() if pair[0] != pair[1]}
 
 
@@ -161,23 +149,16 @@ def remedy(output_dir: Path, stored: list[rounds.RoundRecord]) -> str:
 
 
 def check_rounds(
-    stored: list[rounds.RoundRecord],
-    settings: dict,
-    chosen: dict,
-    fingerprints: dict,
-    output_dir: Path,
-    recipes: dict | None = None,
+    stored: list[rounds.RoundRecord], settings: dict, chosen: dict, definitions: dict, output_dir: Path
 ):
     """Rounds are averaged together, so every stored one must have been made as this study would make it:
-    checked against each round's own record, not against study.json, which can go missing."""
+    checked against each round's own record, not against study.json, which can go missing. `definitions`:
+    each variant's {ARCHITECTURE: fingerprint, RECIPE: training recipe} (rounds.definition_changes)."""
     for record in stored:
         name = record.variant
-        mismatches = _mismatches(
-            record, settings, chosen.get(name), fingerprints.get(name), (recipes or {}).get(name)
-        )
+        mismatches = _mismatches(record, settings, chosen.get(name), definitions.get(name, {}))
         if mismatches:
-            redefined = any(key == ARCHITECTURE or key.startswith(RECIPE) for key in mismatches)
-            what = f"another definition of {name}" if redefined else "other settings"
+            what = f"another definition of {name}" if rounds.redefined(mismatches) else "other settings"
             changed = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in mismatches.items())
             raise cli.UsageError(
                 f"{output_dir} holds {name} rounds made with {what} (round {record.round + 1}: "
@@ -251,18 +232,15 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
     from kerascmp.serving import export
 
     chosen = {name: hyperparameters_of(name, args) for name in names}
-    fingerprints = {
-        name: architecture_fingerprint(build_model(name, seed=0, precision=hparams.precision))
+    definitions = {
+        name: {
+            ARCHITECTURE: architecture_fingerprint(build_model(name, seed=0, precision=hparams.precision)),
+            RECIPE: training_recipe(get_variant(name)),
+        }
         for name, hparams in chosen.items()
     }
-    recipes = {name: training_recipe(get_variant(name)) for name in chosen}
     check_rounds(
-        stored,
-        settings,
-        {n: dataclasses.asdict(h) for n, h in chosen.items()},
-        fingerprints,
-        output_dir,
-        recipes,
+        stored, settings, {n: dataclasses.asdict(h) for n, h in chosen.items()}, definitions, output_dir
     )
     files.claim_directory(output_dir / STUDY_FILE, settings, "study", remedy(output_dir, stored))
     if args.longer:
@@ -324,8 +302,8 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
                 seed=spec.seed,
                 data_seed=seeds.round_seed(args.seed, i),
                 hyperparameters=dataclasses.asdict(hparams),
-                architecture=fingerprints[name],
-                recipe=recipes[name],
+                architecture=definitions[name][ARCHITECTURE],
+                recipe=definitions[name][RECIPE],
                 pairs=args.pairs,
                 errors=result.errors,
                 diverged=result.diverged,

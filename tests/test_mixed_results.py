@@ -12,7 +12,7 @@ import pytest
 from conftest import assert_clean_failure, assert_one_line_failure, run_in_process, run_module
 from kerascmp import study
 from kerascmp.analysis import rounds
-from kerascmp.analysis.rounds import RoundRecord
+from kerascmp.analysis.rounds import RECIPE, RoundRecord
 from kerascmp.analysis.study_files import write_study_files
 from kerascmp.analysis.summaries import summary_table
 from kerascmp.cli import UsageError
@@ -74,7 +74,7 @@ def test_a_variant_whose_optimiser_pairing_or_members_changed_is_refused_and_old
         line = record(variant) if stored_recipe is None else record(variant, recipe=stored_recipe)
         stored = [RoundRecord.from_json(line)]
         settings = {"seed": 0, "epochs": None, "pairs": 100, "precision": "float32"}
-        study.check_rounds(stored, settings, {}, {}, tmp_path, {variant: recipe_of(variant)})
+        study.check_rounds(stored, settings, {}, {variant: {RECIPE: recipe_of(variant)}}, tmp_path)
 
     check("beyond_ensemble", recipe_of("beyond_ensemble"))  # as stored: accepted
     check("beyond_ensemble", None)  # a round from before recipes were recorded: accepted

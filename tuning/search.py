@@ -186,10 +186,9 @@ def check_trials(project_dir: Path, trial_settings: dict) -> None:
                 f"{path} is damaged (not JSON); delete {trial_dir} to rerun its point"
             ) from None
         settings_only = {k: v for k, v in trial_settings.items() if k != RECIPE}
+        moved = recipe_changes(stored.get(RECIPE), trial_settings[RECIPE])
         changes = [files.differences(stored, settings_only)]
-        if RECIPE in stored:  # trials from before 2026-12-03 did not record theirs
-            moved = recipe_changes(stored[RECIPE], trial_settings[RECIPE])
-            changes += [f"{what} {old} -> {new}" for what, (old, new) in moved.items()]
+        changes += [f"{what} {old} -> {new}" for what, (old, new) in moved.items()]
         changed = ", ".join(change for change in changes if change)
         if changed:
             raise cli.UsageError(

@@ -106,9 +106,31 @@ class RoundRecord:
         }
 
 
-def recipe_changes(stored: dict, current: dict) -> dict:
+def definition_changes(record: RoundRecord, definition: dict) -> dict:
+    """{what: (stored, current)} where a variant's definition ({ARCHITECTURE: fingerprint, RECIPE: recipe},
+    either part optional) moved since `record` was trained; a part the record predates is accepted."""
+    changes = {}
+    fingerprint = definition.get(ARCHITECTURE)
+    if fingerprint is not None and record.architecture not in (None, fingerprint):
+        changes[ARCHITECTURE] = tuple(
+            f"{f.get('parameters')} parameters {f.get('sha256')}" for f in (record.architecture, fingerprint)
+        )
+    if definition.get(RECIPE) is not None:
+        changes.update(recipe_changes(record.recipe, definition[RECIPE]))
+    return changes
+
+
+def redefined(changes: dict) -> bool:
+    """Whether `changes` (from definition_changes, among others) say the variant itself was redefined."""
+    return any(key == ARCHITECTURE or key.startswith(RECIPE) for key in changes)
+
+
+def recipe_changes(stored: dict | None, current: dict) -> dict:
     """{what: (stored, current)} for each part of a training recipe that changed, each keyed "recipe: ...";
-    an optimiser by its class, or else by each setting that moved."""
+    an optimiser by its class, or else by each setting that moved. A record from before recipes were
+    recorded (2026-12-03: `stored` None) is accepted."""
+    if stored is None:
+        return {}
     changes = {}
     for key in sorted(set(stored) | set(current)):
         old, new = stored.get(key), current.get(key)
