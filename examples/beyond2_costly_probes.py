@@ -1,0 +1,54 @@
+"""The plugin of Beyond II's third round of validation probes (tuning/results/beyond2_probes/, "Third
+round"), each `beyond_deep`'s recipe with one change:
+
+- `r_wide`: the deeper digit net at twice the width (64/128 filters, 400 hidden units): about 3x the cost;
+- `r_dropout5`: dropout 0.5 instead of 0.3, at no extra cost;
+- `r_adamw`: decoupled weight decay (AdamW, 0.1 x the rate per step), at no extra cost.
+
+200 epochs instead of 100 needs no plugin (`--variant beyond_deep --epochs 200`). For example:
+
+    python -m tuning.search --plugin examples/beyond2_costly_probes.py --variant r_wide \
+        --lr 0.01 --c-aux 0.4 --rounds 10 --project-dir tuning/runs/r_wide
+"""
+
+import keras
+
+from kerascmp import Hyperparameters, Variant, register_variant
+from kerascmp.variants.beyond import DROPOUT, LONG_EPOCHS, adam_cosine
+
+WEIGHT_DECAY = 0.1
+
+
+def adamw_cosine(learning_rate: float, total_steps: int) -> keras.optimizers.Optimizer:
+    """beyond_deep's Adam + cosine, with decoupled weight decay."""
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, total_steps)
+    return keras.optimizers.AdamW(schedule, weight_decay=WEIGHT_DECAY)
+
+
+def _pair_model(**digit_net_changes):
+    def build():
+        from kerascmp.models import analytic_comparator, build_digit_net, pair_model
+
+        switches = {"batch_norm": True, "dropout": DROPOUT, "augment": True, "deep": True}
+        return pair_model(
+            build_digit_net(**{**switches, **digit_net_changes}), comparator=analytic_comparator()
+        )
+
+    return build
+
+
+for name, changes, optimizer in (
+    ("r_wide", {"width": 2}, adam_cosine),
+    ("r_dropout5", {"dropout": 0.5}, adam_cosine),
+    ("r_adamw", {}, adamw_cosine),
+):
+    register_variant(
+        Variant(
+            name,
+            _pair_model(**changes),
+            Hyperparameters(0.01, 0.4, epochs=LONG_EPOCHS),
+            optimizer=optimizer,
+            pairing="repair",
+            ablation_of="beyond_deep",
+        )
+    )
