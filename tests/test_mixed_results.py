@@ -254,13 +254,17 @@ def test_a_search_refuses_trials_of_a_redefined_variant_and_accepts_ones_without
         "variant": "beyond_ensemble",
         "epochs": 1,
         "recipe": training_recipe(get_variant("beyond_ensemble")),
+        search.BATCH_SIZE: 100,
     }
     trial = tmp_path / "trial_00"
     trial.mkdir()
     (tmp_path / search.SETTINGS_FILE).write_text("{}")
-    stored = {k: v for k, v in current.items() if k != "recipe"}  # a trial from before recipes
+    stored = {"variant": "beyond_ensemble", "epochs": 1}  # a trial from before recipes and batch sizes
     (trial / search.TRIAL_SETTINGS).write_text(json.dumps(stored))
     search.check_trials(tmp_path, current)
+    (trial / search.TRIAL_SETTINGS).write_text(json.dumps({**current, search.BATCH_SIZE: 50}))
+    with pytest.raises(UsageError, match=r"trial_00, trained with other settings \(batch_size 50 -> 100\)"):
+        search.check_trials(tmp_path, current)
     (trial / search.TRIAL_SETTINGS).write_text(
         json.dumps({**current, "recipe": {**current["recipe"], "members": 2}})
     )

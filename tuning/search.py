@@ -30,6 +30,7 @@ LEARNING_RATE_PRESETS = {
 DEFAULT_C_AUX = [round(0.05 * i, 2) for i in range(11)]  # 0, 0.05, ..., 0.5
 SETTINGS_FILE = "search.json"  # the marker: a directory without it holds no search
 TRIAL_SETTINGS = "kerascmp_search.json"  # in each trial's dir: the settings and architecture it trained
+BATCH_SIZE = "batch_size"  # the variant's, in each trial's settings since 2026-12-05; older trials lack it
 TENSORBOARD_DIR = "tensorboard"  # the HParams runs, inside the project dir
 # What a search writes in its project dir (KerasTuner's files, then its own): all --overwrite removes.
 SEARCH_OUTPUTS = (
@@ -185,8 +186,10 @@ def check_trials(project_dir: Path, trial_settings: dict) -> None:
             raise cli.UsageError(
                 f"{path} is damaged (not JSON); delete {trial_dir} to rerun its point"
             ) from None
-        settings_only = {k: v for k, v in trial_settings.items() if k != RECIPE}
+        settings_only = {k: v for k, v in trial_settings.items() if k not in (RECIPE, BATCH_SIZE)}
         moved = recipe_changes(stored.get(RECIPE), trial_settings[RECIPE])
+        if stored.get(BATCH_SIZE, trial_settings[BATCH_SIZE]) != trial_settings[BATCH_SIZE]:
+            moved[BATCH_SIZE] = (stored[BATCH_SIZE], trial_settings[BATCH_SIZE])
         changes = [files.differences(stored, settings_only)]
         changes += [f"{what} {old} -> {new}" for what, (old, new) in moved.items()]
         changed = ", ".join(change for change in changes if change)
@@ -287,10 +290,12 @@ def _run(args, argv: list[str], settings, role: str, command: files.CommandRecor
     from kerascmp.engine.compile import training_recipe
     from kerascmp.variants import get_variant
 
+    variant = get_variant(settings.variant)
     trial_settings = {
         **describe(settings),
         "architecture": architecture_of(settings),
-        RECIPE: training_recipe(get_variant(settings.variant)),
+        RECIPE: training_recipe(variant),
+        BATCH_SIZE: variant.defaults.batch_size,  # not a search setting: the variant's own
     }
     check_trials(args.project_dir, trial_settings)
     files.claim_directory(
