@@ -3,7 +3,9 @@ round"), each `beyond_deep`'s recipe with one change:
 
 - `r_wide`: the deeper digit net at twice the width (64/128 filters, 400 hidden units): about 3x the cost;
 - `r_dropout5`: dropout 0.5 instead of 0.3, at no extra cost;
-- `r_adamw`: decoupled weight decay (AdamW, 0.1 x the rate per step), at no extra cost.
+- `r_adamw`: decoupled weight decay (AdamW, 0.1 x the rate per step), at no extra cost;
+- `r_members8`: an ensemble of 8 deeper nets, to train for 50 epochs (`--epochs 50`): `best`'s cost, twice
+  its members.
 
 200 epochs instead of 100 needs no plugin (`--variant beyond_deep --epochs 200`). For example:
 
@@ -37,10 +39,11 @@ def _pair_model(**digit_net_changes):
     return build
 
 
-for name, changes, optimizer in (
-    ("r_wide", {"width": 2}, adam_cosine),
-    ("r_dropout5", {"dropout": 0.5}, adam_cosine),
-    ("r_adamw", {}, adamw_cosine),
+for name, changes, optimizer, members in (
+    ("r_wide", {"width": 2}, adam_cosine, 1),
+    ("r_dropout5", {"dropout": 0.5}, adam_cosine, 1),
+    ("r_adamw", {}, adamw_cosine, 1),
+    ("r_members8", {}, adam_cosine, 8),
 ):
     register_variant(
         Variant(
@@ -49,6 +52,7 @@ for name, changes, optimizer in (
             Hyperparameters(0.01, 0.4, epochs=LONG_EPOCHS),
             optimizer=optimizer,
             pairing="repair",
+            members=members,
             ablation_of="beyond_deep",
         )
     )
