@@ -2,6 +2,9 @@
 registration API refuses what it cannot run."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -108,3 +111,33 @@ def test_the_readme_shows_the_example_file_as_it_is():
     example = (REPO / "examples" / "wide_digit_net.py").read_text()
     code = example[example.index("import keras") :]
     assert code in (REPO / "README.md").read_text()
+
+
+def test_every_example_plugin_loads_and_builds_what_it_registers(tmp_path):
+    """The probe plugins are how committed results were made (tuning/results/beyond2_probes): each must
+    still load, and each variant it registers must build and answer raw pairs with every output."""
+    script = """
+import sys
+import numpy as np
+from kerascmp.engine.build import build_model
+from kerascmp.variants import get_variant, load_plugin, variant_names
+for plugin in sys.argv[1:]:
+    before = set(variant_names())
+    load_plugin(plugin)
+    for name in [n for n in variant_names() if n not in before]:
+        outputs = build_model(name, seed=0, precision="float32")(np.zeros((2, 2, 14, 14), "float32"))
+        assert set(outputs) == set(get_variant(name).outputs), (name, set(outputs))
+        print(plugin, name, flush=True)
+"""
+    plugins = sorted(str(path) for path in (REPO / "examples").glob("*.py"))
+    result = subprocess.run(
+        [sys.executable, "-c", script, *plugins],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    built = {line.split()[1] for line in result.stdout.splitlines()}
+    assert {"wide", "p_deep", "q_zoom", "r_wide", "r_members8"} <= built, built
