@@ -5,7 +5,9 @@ round"), each `beyond_deep`'s recipe with one change:
 - `r_dropout5`: dropout 0.5 instead of 0.3, at no extra cost;
 - `r_adamw`: decoupled weight decay (AdamW, 0.1 x the rate per step), at no extra cost;
 - `r_members8`: an ensemble of 8 deeper nets, to train for 50 epochs (`--epochs 50`): `best`'s cost, twice
-  its members.
+  its members;
+- `r_distill`: one deeper net distilled from 4 teachers (`best`'s members: the same seeds) at temperature 4:
+  `best`'s cost and one net's more.
 
 200 epochs instead of 100 needs no plugin (`--variant beyond_deep --epochs 200`). For example:
 
@@ -15,7 +17,7 @@ round"), each `beyond_deep`'s recipe with one change:
 
 import keras
 
-from kerascmp import Hyperparameters, Variant, register_variant
+from kerascmp import Distillation, Hyperparameters, Variant, register_variant
 from kerascmp.variants.beyond import DROPOUT, LONG_EPOCHS, adam_cosine
 
 WEIGHT_DECAY = 0.1
@@ -39,11 +41,12 @@ def _pair_model(**digit_net_changes):
     return build
 
 
-for name, changes, optimizer, members in (
-    ("r_wide", {"width": 2}, adam_cosine, 1),
-    ("r_dropout5", {"dropout": 0.5}, adam_cosine, 1),
-    ("r_adamw", {}, adamw_cosine, 1),
-    ("r_members8", {}, adam_cosine, 8),
+for name, changes, optimizer, members, distillation in (
+    ("r_wide", {"width": 2}, adam_cosine, 1, None),
+    ("r_dropout5", {"dropout": 0.5}, adam_cosine, 1, None),
+    ("r_adamw", {}, adamw_cosine, 1, None),
+    ("r_members8", {}, adam_cosine, 8, None),
+    ("r_distill", {}, adam_cosine, 1, Distillation(teachers=4, temperature=4.0)),
 ):
     register_variant(
         Variant(
@@ -53,6 +56,7 @@ for name, changes, optimizer, members in (
             optimizer=optimizer,
             pairing="repair",
             members=members,
+            distillation=distillation,
             ablation_of="beyond_deep",
         )
     )

@@ -4,6 +4,13 @@ Importing kerascmp is cheap: TensorFlow loads when a model is first built. Regis
 architecture with `register_variant(Variant(...))` (README, "Compare your own architecture").
 """
 
-from kerascmp.variants import Hyperparameters, Variant, get_variant, register_variant, variant_names
+from kerascmp.variants import (
+    Distillation,
+    Hyperparameters,
+    Variant,
+    get_variant,
+    register_variant,
+    variant_names,
+)
 
-__all__ = ["Hyperparameters", "Variant", "get_variant", "register_variant", "variant_names"]
+__all__ = ["Distillation", "Hyperparameters", "Variant", "get_variant", "register_variant", "variant_names"]

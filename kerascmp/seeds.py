@@ -40,6 +40,11 @@ def member_seed(seed: int, member: int, members: int) -> int:
     return seed if members == 1 else (seed * members + member) % 2**32
 
 
+def student_seed(seed: int, teachers: int) -> int:
+    """The seed of a distilled run's net: the one after its teachers', which are an ensemble's members."""
+    return (seed * teachers + teachers) % 2**32
+
+
 def stream(seed: int, which: int) -> np.random.Generator:
     """One of a run's independent NumPy streams (VALIDATION_SPLIT, EPOCH_ORDERS, REPAIRING, SWAPS)."""
     return np.random.default_rng([seed, which])

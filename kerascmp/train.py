@@ -181,6 +181,11 @@ def main(argv: list[str] | None = None) -> int:
             else ""
         )
         + (
+            f"; one net taught by {variant.distillation.teachers} teachers trained first"
+            if variant.distillation
+            else ""
+        )
+        + (
             f"; scored on the pairs and {len(variant.test_time_shifts)} shifted copies"
             if variant.test_time_shifts
             else ""

@@ -79,11 +79,10 @@ class ComparisonHyperModel(keras_tuner.HyperModel):
         """The model of the trial's first round, initialised from that round's seed."""
         hparams = self.hyperparameters(hp)
         first_round = hp.values.get(FIRST_ROUND, 0)
-        # member 0 of the first round's run, as train_runs would build it (an ensemble's members have
-        # seeds of their own: kerascmp.seeds.member_seed)
-        seed = seeds.member_seed(
-            seeds.round_seed(self.settings.seed, first_round), 0, get_variant(self.settings.variant).members
-        )
+        # the first net of the first round's run, as train_runs would build it (an ensemble's members and
+        # a distilled net have seeds of their own: Variant.model_seeds)
+        variant = get_variant(self.settings.variant)
+        seed = variant.model_seeds(seeds.round_seed(self.settings.seed, first_round))[0]
         return build_model(self.settings.variant, seed=seed, precision=hparams.precision)
 
     def fit(self, hp, model, *args, **kwargs):

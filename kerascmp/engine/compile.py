@@ -6,12 +6,30 @@ The packed training path compiles its packs itself (kerascmp.engine.fitting) fro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import keras
 
 from kerascmp.names import COMPARISON, DIGIT1, DIGIT2
 from kerascmp.variants import Variant
+
+
+@keras.saving.register_keras_serializable(package="kerascmp")
+class SoftTargetCrossentropy(keras.losses.Loss):
+    """Distillation's digit loss: T² times the cross-entropy from target probabilities (the teachers', at T)
+    to the logits softened by T; T² keeps its gradients on the scale of a plain cross-entropy's."""
+
+    def __init__(self, temperature: float = 1.0, name: str = "soft_target_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.temperature = temperature
+
+    def call(self, y_true, y_pred):
+        t = self.temperature
+        return t * t * keras.losses.categorical_crossentropy(y_true, y_pred / t, from_logits=True)
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature}
 
 
 def loss_weights(c_aux: float) -> dict[str, float]:
@@ -43,8 +61,9 @@ def optimizer_config(optimizer: keras.optimizers.Optimizer) -> dict:
 def training_recipe(variant: Variant) -> dict:
     """How a variant trains beyond its architecture and hyperparameters: its optimiser (class, settings,
     schedule; built for a learning rate of 1 over 1000 steps, as the rate and the steps are hyperparameters
-    recorded beside it), how epochs pair the digits, its members, test-time shifts and staging. Studies and
-    searches store it with each round or trial, so a variant redefined since is refused, not averaged in."""
+    recorded beside it), how epochs pair the digits, its members, test-time shifts, staging and
+    distillation. Studies and searches store it with each round or trial, so a variant redefined since is
+    refused, not averaged in."""
     recipe = {
         "optimizer": optimizer_config(optimizer_for(variant, 1.0, 1000)),
         "pairing": variant.pairing,
@@ -52,6 +71,8 @@ def training_recipe(variant: Variant) -> dict:
         "test_time_shifts": variant.test_time_shifts,
         "staged": variant.staged,
     }
+    if variant.distillation:  # only where set: the recipes recorded before it stay as they were
+        recipe["distillation"] = dataclasses.asdict(variant.distillation)
     return json.loads(json.dumps(recipe, default=str))  # as JSON holds it: tuples become lists
 
 

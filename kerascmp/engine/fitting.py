@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from kerascmp.engine.compile import optimizer_config
+from kerascmp.engine.compile import SoftTargetCrossentropy, optimizer_config
 from kerascmp.engine.packing import (
     EpochProgress,
     Job,
+    has_soft_target,
     keras_key,
     monitored_output,
     output_key,
@@ -169,6 +170,10 @@ class Trainer:
                     for job, s in zip(jobs, scales)
                 ],
                 "data": [[list(job.x.shape), str(job.x.dtype), sorted(job.y)] for job in jobs],
+                "soft_targets": [
+                    None if job.soft_digits is None else [list(job.soft_digits.shape), job.temperature]
+                    for job in jobs
+                ],
                 "steps": steps,
                 "validation": has_validation,
                 "policy": keras.config.dtype_policy().name,
@@ -207,7 +212,9 @@ def _compile(
     model.compile(
         optimizer=optimizer,
         loss={
-            output_key(r, name): keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            output_key(r, name): SoftTargetCrossentropy(job.temperature)
+            if has_soft_target(job, name)
+            else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
             for r, job in enumerate(jobs)
             for name in job.loss_weights
         },
@@ -217,7 +224,11 @@ def _compile(
             for name, weight in job.loss_weights.items()
         },
         metrics={
-            output_key(r, name): [keras.metrics.SparseCategoricalAccuracy(name="acc")]
+            output_key(r, name): [
+                keras.metrics.CategoricalAccuracy(name="acc")
+                if has_soft_target(job, name)
+                else keras.metrics.SparseCategoricalAccuracy(name="acc")
+            ]
             for r, job in enumerate(jobs)
             for name in job.loss_weights
         },

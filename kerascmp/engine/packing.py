@@ -47,10 +47,16 @@ class Job:
     seed: int
     validation: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
     pairing: str = "fixed"  # one of PAIRINGS
+    # Distillation: (N, 2, 10) teachers' probabilities of each pair's digits at `temperature`, the digit
+    # targets in place of the labels (which still decide the comparison's target).
+    soft_digits: np.ndarray | None = None
+    temperature: float = 1.0
 
     def __post_init__(self):
         if self.pairing not in PAIRINGS:
             raise ValueError(f"pairing must be one of {', '.join(PAIRINGS)}, got {self.pairing!r}")
+        if self.soft_digits is not None and self.soft_digits.shape != (len(self.x), 2, 10):
+            raise ValueError(f"soft digit targets must be (N, 2, 10), got {self.soft_digits.shape}")
         if self.pairing != "fixed" and (
             self.x.shape[1:] != (2, 14, 14) or not {DIGIT1, DIGIT2} <= set(self.y)
         ):
@@ -59,6 +65,11 @@ class Job:
 
 def output_key(replica: int, output: str) -> str:
     return f"r{replica}_{output}"
+
+
+def has_soft_target(job: Job, output: str) -> bool:
+    """Whether the job's `output` trains on probabilities (distillation's digits) rather than labels."""
+    return job.soft_digits is not None and output in (DIGIT1, DIGIT2)
 
 
 def pack(jobs: list[Job], replicas: list[keras.Model]) -> keras.Model:
@@ -113,6 +124,10 @@ def training_dataset(jobs: list[Job], epochs: int, batch_size: int) -> tf.data.D
         {name: tf.constant(values) for name, values in job.y.items() if name in job.loss_weights}
         for job in jobs
     ]
+    softs = [  # (2N, 10): digit 2i + j is pair i's digit j
+        None if job.soft_digits is None else tf.constant(job.soft_digits.reshape(-1, 10), tf.float32)
+        for job in jobs
+    ]
 
     # Jobs that form new pairs index single digits: their orders are (epochs, n, 2) digit indices.
     repairing = [job.pairing != "fixed" for job in jobs]
@@ -131,20 +146,26 @@ def training_dataset(jobs: list[Job], epochs: int, batch_size: int) -> tf.data.D
     def gather(index):
         x, y, column = {}, {}, len(jobs)
         for r, job in enumerate(jobs):
-            if not repairing[r]:
+            if repairing[r]:
+                digits = index[:, column : column + 2]  # (batch, 2) digit indices
+                column += 2
+                x[f"x{r}"] = tf.gather(xs[r], digits)
+                classes = tf.gather(ys[r], digits)
+                targets = {
+                    DIGIT1: classes[:, 0],
+                    DIGIT2: classes[:, 1],
+                    COMPARISON: tf.cast(classes[:, 0] <= classes[:, 1], tf.int32),
+                }
+                names = list(job.loss_weights)
+            else:
                 x[f"x{r}"] = tf.gather(xs[r], index[:, r])
-                y.update({output_key(r, name): tf.gather(v, index[:, r]) for name, v in ys[r].items()})
-                continue
-            digits = index[:, column : column + 2]  # (batch, 2) digit indices
-            column += 2
-            x[f"x{r}"] = tf.gather(xs[r], digits)
-            classes = tf.gather(ys[r], digits)
-            targets = {
-                DIGIT1: classes[:, 0],
-                DIGIT2: classes[:, 1],
-                COMPARISON: tf.cast(classes[:, 0] <= classes[:, 1], tf.int32),
-            }
-            y.update({output_key(r, name): targets[name] for name in job.loss_weights})
+                targets = {name: tf.gather(v, index[:, r]) for name, v in ys[r].items()}
+                names = list(ys[r])
+                digits = 2 * index[:, r : r + 1] + tf.constant([[0, 1]], index.dtype)  # pair i: 2i, 2i + 1
+            if softs[r] is not None:  # distillation: the teachers' probabilities replace the digit labels
+                soft = tf.gather(softs[r], digits)  # (batch, 2, 10)
+                targets.update({DIGIT1: soft[:, 0], DIGIT2: soft[:, 1]})
+            y.update({output_key(r, name): targets[name] for name in names})
         return x, y
 
     epochs_ds = tf.data.Dataset.from_tensor_slices(orders)
@@ -155,11 +176,11 @@ def training_dataset(jobs: list[Job], epochs: int, batch_size: int) -> tf.data.D
 def validation_dataset(jobs: list[Job], batch_size: int):
     x = {f"x{r}": job.validation[0] for r, job in enumerate(jobs)}
     y = {
-        output_key(r, name): values
+        output_key(r, name): np.eye(10, dtype="float32")[values] if has_soft_target(job, name) else values
         for r, job in enumerate(jobs)
         for name, values in job.validation[1].items()
         if name in job.loss_weights
-    }
+    }  # a soft-target output's labels as one-hot probabilities
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size * 5).with_options(_STATIC_PIPELINE)
 
 

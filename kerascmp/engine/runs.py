@@ -3,7 +3,8 @@
 `train_runs` trains any number of runs of one variant together on the packed fast path
 (kerascmp.engine.packing, kerascmp.engine.fitting); one run is a pack of one, so every caller shares the
 same code and numbers. Pass the same `fitting.Trainer` to successive calls to reuse its compiled training
-steps. Staged variants train in two stages here; ensembles train their members as packed runs.
+steps. Staged variants train in two stages here; ensembles train their members as packed runs; a distilled
+variant trains its teachers, then its net on their digit probabilities.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import replace
 
 import keras
 import numpy as np
+from scipy.special import softmax
 
 from kerascmp import seeds
 from kerascmp.data import PairSet, digits_of
@@ -50,7 +52,7 @@ def _validate_pack(specs: list[RunSpec]) -> None:
             )
 
 
-def _job(variant: Variant, spec: RunSpec, *, model, x, y, weights, monitor=None) -> Job:
+def _job(variant: Variant, spec: RunSpec, *, model, x, y, weights, monitor=None, **distilled) -> Job:
     steps = spec.hparams.epochs * math.ceil(len(x) / spec.hparams.batch_size)
     return Job(
         model=model,
@@ -61,6 +63,21 @@ def _job(variant: Variant, spec: RunSpec, *, model, x, y, weights, monitor=None)
         validation=monitor,
         optimizer=optimizer_for(variant, spec.hparams.learning_rate, steps),
         pairing=variant.pairing,  # "fixed" for staged variants, whose stages train on digits or codes
+        **distilled,
+    )
+
+
+def _pair_job(variant: Variant, spec: RunSpec, model: keras.Model, *, monitored: bool = True, **distilled):
+    """A joint variant's run: its training pairs, every output's label, the study's loss weights."""
+    return _job(
+        variant,
+        spec,
+        model=model,
+        x=spec.train.pairs,
+        y=targets_of(spec.train),
+        weights=loss_weights_for(variant, spec.hparams.c_aux),
+        monitor=(spec.monitor.pairs, targets_of(spec.monitor)) if spec.monitor and monitored else None,
+        **distilled,
     )
 
 
@@ -85,9 +102,7 @@ def train_runs(
     hp = specs[0].hparams
     start, start_cpu = time.perf_counter(), time.process_time()
     k = variant.members  # an ensemble trains its members as independent runs, packed together
-    member_specs = [
-        replace(spec, seed=seeds.member_seed(spec.seed, m, k)) for spec in specs for m in range(k)
-    ]
+    member_specs = [replace(spec, seed=seed) for spec in specs for seed in variant.model_seeds(spec.seed)]
     given = {i * k: model for i, model in enumerate(models or [])}  # a caller's model is member 0
     members = [
         given[i] if i in given else build_model(spec.variant, seed=spec.seed, precision=hp.precision)
@@ -97,17 +112,12 @@ def train_runs(
         if variant.staged:
             histories = _train_in_stages(variant, specs, members, trainer, verbose, label, validation_freq)
         else:
+            distilled = [{}] * len(members)
+            if variant.distillation:
+                distilled = _teach(variant, specs, trainer, verbose, label)
             jobs = [
-                _job(
-                    variant,
-                    spec,
-                    model=model,
-                    x=spec.train.pairs,
-                    y=targets_of(spec.train),
-                    weights=loss_weights_for(variant, spec.hparams.c_aux),
-                    monitor=(spec.monitor.pairs, targets_of(spec.monitor)) if spec.monitor else None,
-                )
-                for spec, model in zip(member_specs, members)
+                _pair_job(variant, spec, model, **targets)
+                for spec, model, targets in zip(member_specs, members, distilled)
             ]
             histories = trainer.fit(
                 jobs,
@@ -132,6 +142,36 @@ def train_runs(
         errors, diverged = score(model, spec)
         results.append(RunResult(spec, model, errors, history, wall_s, cpu_s=cpu_s, diverged=diverged))
     return results
+
+
+def _teach(variant: Variant, specs: list[RunSpec], trainer: Trainer, verbose: bool, label: str) -> list[dict]:
+    """Distillation's first part: each run's teachers, the members an ensemble of as many would train (the
+    same seeds), trained packed; returns each run's soft digit targets, their averaged probabilities at the
+    temperature on its training digits (inference mode: no dropout, no augmentation)."""
+    teachers, temperature = variant.distillation.teachers, variant.distillation.temperature
+    teacher_specs = [
+        replace(spec, seed=seeds.member_seed(spec.seed, m, teachers))
+        for spec in specs
+        for m in range(teachers)
+    ]
+    models = [build_model(s.variant, seed=s.seed, precision=s.hparams.precision) for s in teacher_specs]
+    trainer.fit(
+        [_pair_job(variant, spec, model, monitored=False) for spec, model in zip(teacher_specs, models)],
+        epochs=specs[0].hparams.epochs,
+        batch_size=specs[0].hparams.batch_size,
+        verbose=verbose,
+        label=f"{label} teachers ({teachers} per run)".strip(),
+    )
+    targets = []
+    for i, spec in enumerate(specs):
+        digits, _ = digits_of(spec.train)
+        logits = [
+            np.asarray(digit_nets(model)[0].predict(digits, verbose=0), "float32")
+            for model in models[i * teachers : (i + 1) * teachers]
+        ]
+        soft = np.mean([softmax(z / temperature, axis=-1) for z in logits], axis=0)
+        targets.append({"soft_digits": soft.reshape(-1, 2, 10), "temperature": temperature})
+    return targets
 
 
 def mean_curves(histories: list[dict[str, list[float]]]) -> dict[str, list[float]]:

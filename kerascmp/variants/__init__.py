@@ -9,6 +9,7 @@ from kerascmp.names import REPORT_VARIANTS
 from kerascmp.variants import beyond, report  # noqa: F401  (each registers its variants)
 from kerascmp.variants.registry import (
     PRECISIONS,
+    Distillation,
     GridPoint,
     Hyperparameters,
     Variant,
@@ -21,6 +22,7 @@ from kerascmp.variants.registry import (
 __all__ = [
     "PRECISIONS",
     "REPORT_VARIANTS",
+    "Distillation",
     "GridPoint",
     "Hyperparameters",
     "Variant",

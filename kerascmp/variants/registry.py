@@ -67,6 +67,22 @@ class GridPoint:
 
 
 @dataclass(frozen=True)
+class Distillation:
+    """Train `teachers` nets of the variant's recipe first, then the run's one net on their averaged digit
+    probabilities at `temperature` (Hinton et al., 2015): each digit loss is T² times the cross-entropy
+    between the teachers' and the net's probabilities at T; the comparison keeps its true label."""
+
+    teachers: int
+    temperature: float = 4.0
+
+    def validate(self, name: str) -> None:
+        if self.teachers < 1:
+            raise ValueError(f"variant {name}: distillation needs at least 1 teacher")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"variant {name}: the distillation temperature must be a finite number > 0")
+
+
+@dataclass(frozen=True)
 class Variant:
     """One architecture of the study, or your own.
 
@@ -84,7 +100,9 @@ class Variant:
     `members` K > 1, a run trains K models from seeds derived from its own and returns their ensemble
     (kerascmp.models.ensemble_model: digit probabilities averaged, compared exactly). `test_time_shifts`
     adds test-time augmentation: the trained model's digit probabilities are averaged over the pairs as
-    given and moved by each (rows, cols) whole pixels, in the exported model too.
+    given and moved by each (rows, cols) whole pixels, in the exported model too. `distillation` trains
+    the run's one net from teachers (`Distillation`); its cost includes theirs, and its training digit
+    curves count disagreements with the teachers, not errors.
     """
 
     name: str
@@ -99,6 +117,7 @@ class Variant:
     pairing: str = "fixed"
     members: int = 1
     test_time_shifts: tuple[tuple[int, int], ...] = ()
+    distillation: Distillation | None = None
     seed_id: int | None = None
     report_point: GridPoint | None = None
     ablation_of: str | None = "main"
@@ -123,6 +142,12 @@ class Variant:
             )
         if self.members < 1:
             raise ValueError(f"variant {self.name}: members must be >= 1")
+        if self.distillation is not None:
+            self.distillation.validate(self.name)
+            if self.members > 1 or self.staged or not self.has_digit_heads:
+                raise ValueError(
+                    f"variant {self.name}: distillation trains one net with digit heads, jointly"
+                )
         if not self.label:
             object.__setattr__(self, "label", self.name)
         if self.seed_id is None:
@@ -136,6 +161,14 @@ class Variant:
     def uses_c_aux(self) -> bool:
         """Whether the loss has auxiliary digit terms to weight (staged training trains the digits alone)."""
         return self.has_digit_heads and not self.staged
+
+    def model_seeds(self, seed: int) -> list[int]:
+        """The seeds of the nets a run from `seed` returns: an ensemble's members, one per member, or a
+        distilled run's one net, the seed after its teachers' (which are the members of an ensemble of as
+        many: kerascmp.seeds)."""
+        if self.distillation:
+            return [seeds.student_seed(seed, self.distillation.teachers)]
+        return [seeds.member_seed(seed, m, self.members) for m in range(self.members)]
 
     def hyperparameters(self, **overrides) -> Hyperparameters:
         """The variant's defaults, with the `overrides` that are not None."""
