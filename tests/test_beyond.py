@@ -85,6 +85,9 @@ def test_the_deeper_digit_net_is_four_small_convolutions_down_to_3x3_and_best_en
     best = get_variant("best")
     assert best.members == BEST_MEMBERS and best.ablation_of == "beyond_deep"
     assert get_variant("beyond_deep").ablation_of == "beyond_long"
+    distilled = get_variant("beyond_distilled")  # one net, taught by best's members: the same seeds
+    assert distilled.distillation.teachers == best.members and distilled.seed_id == best.seed_id
+    assert distilled.members == 1 and distilled.ablation_of == "beyond_deep"
 
 
 def labelled_job(pairing: str, n: int = 50):

@@ -4,12 +4,13 @@ Every row of the two ablations is a variant: the previous row plus one switch (i
 the analytic comparison head and train only on the 1000 training pairs. The first ablation
 (results/beyond/) keeps the report's digit net (kerascmp.models.build_digit_net) and ends in
 `beyond_ensemble`, `ENSEMBLE_MEMBERS` of its last single net; the second (results/beyond2/) goes on from
-`beyond_long` with a deeper digit net, and ends in `best`, `BEST_MEMBERS` of those nets. Elastic
-distortions (the `elastic` switch) and test-time shifts (`Variant.test_time_shifts`) were tried on
-validation pairs and left out: neither helped the deeper net (tuning/results/beyond2_probes). Each row
-keeps the row before's learning rate and c_aux unless it changes the optimiser; each `seed_id` is its
-name's CRC-32, as studies before seed ids drew it, but for `beyond_ensemble` (named `best` until
-2026-12-03: it keeps that name's seeds, and its numbers) and `best` ("beyond2_best"'s).
+`beyond_long` with a deeper digit net, distils `best` into one of them (`beyond_distilled`), and ends in
+`best`, `BEST_MEMBERS` of those nets. Elastic distortions (the `elastic` switch) and test-time shifts
+(`Variant.test_time_shifts`) were tried on validation pairs and left out: neither helped the deeper net
+(tuning/results/beyond2_probes). Each row keeps the row before's learning rate and c_aux unless it changes
+the optimiser; each `seed_id` is its name's CRC-32, as studies before seed ids drew it, but for
+`beyond_ensemble` (named `best` until 2026-12-03: it keeps that name's seeds, and its numbers), `best`
+("beyond2_best"'s) and `beyond_distilled` (best's, so that its teachers are best's members).
 
 Importing this module is free: TensorFlow loads when a model or an optimiser is first built.
 """
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from kerascmp import defaults
 from kerascmp.variants import report  # noqa: F401  (the ablation starts from the report's rows: they register first)
-from kerascmp.variants.registry import Hyperparameters, Variant, register_variant
+from kerascmp.variants.registry import Distillation, Hyperparameters, Variant, register_variant
 
 if TYPE_CHECKING:
     import keras
@@ -88,6 +89,7 @@ _NET = {"batch_norm": True, "dropout": DROPOUT}
 _AUGMENTED = {**_NET, "augment": True}
 _ADAM = {**_AUGMENTED, "pairing": "repair", "optimizer": adam_cosine}
 _DEEP = {**_ADAM, "deep": True}
+DISTILLED = Distillation(teachers=BEST_MEMBERS)
 
 # The ablation's rows after `main` and `analytic`, in order; each adds one ingredient to the one before.
 for _variant in (
@@ -169,6 +171,18 @@ for _variant in (
         tuned=ADAM,
         seed_id=1094857495,
         epochs=LONG_EPOCHS,
+        **_DEEP,
+    ),
+    _step(
+        "beyond_distilled",
+        f"+ distilled from {BEST_MEMBERS} teachers",
+        f"beyond_deep's one net, trained on the averaged digit probabilities (temperature "
+        f"{DISTILLED.temperature:g}) of `best`'s {BEST_MEMBERS} members, trained first from the same seeds",
+        after="beyond_deep",
+        tuned=ADAM,
+        seed_id=3533267765,  # best's: its teachers are best's members, round by round
+        epochs=LONG_EPOCHS,
+        distillation=DISTILLED,
         **_DEEP,
     ),
     _step(
