@@ -161,7 +161,8 @@ def training_dataset(jobs: list[Job], epochs: int, batch_size: int) -> tf.data.D
                 x[f"x{r}"] = tf.gather(xs[r], index[:, r])
                 targets = {name: tf.gather(v, index[:, r]) for name, v in ys[r].items()}
                 names = list(ys[r])
-                digits = 2 * index[:, r : r + 1] + tf.constant([[0, 1]], index.dtype)  # pair i: 2i, 2i + 1
+                if softs[r] is not None:
+                    digits = 2 * index[:, r : r + 1] + tf.constant([[0, 1]], index.dtype)  # 2i, 2i + 1
             if softs[r] is not None:  # distillation: the teachers' probabilities replace the digit labels
                 soft = tf.gather(softs[r], digits)  # (batch, 2, 10)
                 targets.update({DIGIT1: soft[:, 0], DIGIT2: soft[:, 1]})
