@@ -40,6 +40,11 @@ def member_seed(seed: int, member: int, members: int) -> int:
     return seed if members == 1 else (seed * members + member) % 2**32
 
 
+def member_seeds(seed: int, members: int) -> list[int]:
+    """The seeds of every member of an ensemble of `members` trained from `seed`."""
+    return [member_seed(seed, m, members) for m in range(members)]
+
+
 def student_seed(seed: int, teachers: int) -> int:
     """The seed of a distilled run's net: the one after its teachers', which are an ensemble's members."""
     return (seed * teachers + teachers) % 2**32

@@ -150,9 +150,7 @@ def _teach(variant: Variant, specs: list[RunSpec], trainer: Trainer, verbose: bo
     temperature on its training digits (inference mode: no dropout, no augmentation)."""
     teachers, temperature = variant.distillation.teachers, variant.distillation.temperature
     teacher_specs = [
-        replace(spec, seed=seeds.member_seed(spec.seed, m, teachers))
-        for spec in specs
-        for m in range(teachers)
+        replace(spec, seed=seed) for spec in specs for seed in seeds.member_seeds(spec.seed, teachers)
     ]
     models = [build_model(s.variant, seed=s.seed, precision=s.hparams.precision) for s in teacher_specs]
     trainer.fit(

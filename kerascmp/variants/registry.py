@@ -168,7 +168,7 @@ class Variant:
         many: kerascmp.seeds)."""
         if self.distillation:
             return [seeds.student_seed(seed, self.distillation.teachers)]
-        return [seeds.member_seed(seed, m, self.members) for m in range(self.members)]
+        return seeds.member_seeds(seed, self.members)
 
     def hyperparameters(self, **overrides) -> Hyperparameters:
         """The variant's defaults, with the `overrides` that are not None."""
