@@ -100,3 +100,18 @@ def test_training_pairs_alone_are_the_training_half_of_the_pair_sets(numbered_mn
     alone = data.generate_training_pairs(300, seed=9)
     for a, b in ((train.pairs, alone.pairs), (train.classes, alone.classes), (train.target, alone.target)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_held_out_pairs_follow_the_studys_training_pairs_on_images_they_leave_unused(numbered_mnist):
+    train, _ = data.generate_pair_sets(300, seed=9)
+    fit, held_out = data.training_and_held_out_pairs(300, 200, seed=9)
+    np.testing.assert_array_equal(fit.pairs, train.pairs)
+    np.testing.assert_array_equal(fit.classes, train.classes)
+    assert len(held_out) == 200
+    ids = lambda pairs: set(pairs.pairs[:, :, 0, 0].astype(np.int64).ravel())  # noqa: E731
+    assert len(ids(held_out)) == 400 and not ids(held_out) & ids(fit)
+    np.testing.assert_array_equal(held_out.target, held_out.classes[:, 0] <= held_out.classes[:, 1])
+    with pytest.raises(ValueError, match="at least 1"):
+        data.training_and_held_out_pairs(300, 0, seed=9)
+    with pytest.raises(ValueError, match="pairs must be between"):
+        data.training_and_held_out_pairs(300, data.max_pairs("train"), seed=9)

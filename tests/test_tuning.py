@@ -1,6 +1,7 @@
 """`python -m tuning.search`: a tiny grid end to end, resume after a real kill, chief + workers."""
 
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -93,7 +94,8 @@ def test_rounds_give_a_std_per_point_from_the_rounds_kept_in_the_trial(tmp_path)
     assert float(row["val_comparison_error_std"]) == pytest.approx(np.std(per_round, ddof=1))
 
 
-def test_the_search_never_draws_test_pairs(monkeypatch):
+@pytest.mark.parametrize("held_out_pairs", [None, 150])
+def test_the_search_never_draws_test_pairs(monkeypatch, held_out_pairs):
     from kerascmp.data import pairs
     from tuning.hypermodel import ComparisonHyperModel, SearchSettings
 
@@ -105,7 +107,16 @@ def test_the_search_never_draws_test_pairs(monkeypatch):
             return super().__getitem__(split)
 
     monkeypatch.setattr(pairs, "load_mnist", lambda *args, **kwargs: TrainSplitOnly(real))
-    settings = SearchSettings("main", (0.1,), (0.25,), rounds=2, epochs=1, pairs=100, precision="float32")
+    settings = SearchSettings(
+        "main",
+        (0.1,),
+        (0.25,),
+        rounds=2,
+        epochs=1,
+        pairs=100,
+        precision="float32",
+        held_out_pairs=held_out_pairs,
+    )
     hypermodel = ComparisonHyperModel(settings)
     import keras_tuner
 
@@ -114,6 +125,23 @@ def test_the_search_never_draws_test_pairs(monkeypatch):
     assert metrics["rounds"] == 2 and 0 <= metrics["val_comparison_error"] <= 100
     with pytest.raises(AssertionError, match="MNIST-test"):
         pairs.generate_pair_sets(10, seed=0)  # the guard itself works
+
+
+def test_held_out_validation_trains_on_the_studys_own_training_pairs():
+    from kerascmp.data import generate_pair_sets
+    from tuning.hypermodel import SearchSettings
+    from tuning.search import describe
+
+    split = SearchSettings("main", (0.1,), (0.25,), rounds=1, epochs=1, pairs=100)
+    held_out = dataclasses.replace(split, held_out_pairs=300)
+    study_pairs, _ = generate_pair_sets(100, seed=7)
+    fit, validation = held_out.round_data(7)
+    np.testing.assert_array_equal(fit.pairs, study_pairs.pairs)
+    assert len(validation) == 300
+    fit, validation = split.round_data(7)
+    assert (len(fit), len(validation)) == (80, 20)
+    # an 80/20 search records itself as searches did before the flag, so they resume; a held-out one differs
+    assert "held_out_pairs" not in describe(split) and describe(held_out)["held_out_pairs"] == 300
 
 
 def start_search(project_dir, *extra, env=None):
@@ -201,6 +229,8 @@ def test_a_worker_killed_mid_trial_is_restarted_and_recovers_its_trial(tmp_path)
         (["--variant", "lenet"], "unknown variant"),
         (["--pairs", "2"], "between 5"),
         (["--screen-rounds", "10"], "must be below --rounds"),
+        (["--pairs", "1000", "--held-out-pairs", "29001"], "at most 30000"),
+        (["--held-out-pairs", "0"], "integer >= 1"),
         (["--lr", "widest"], "not a number"),
     ],
 )

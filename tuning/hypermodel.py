@@ -9,7 +9,7 @@ import numpy as np
 
 from kerascmp import defaults, seeds
 from kerascmp.analysis.summaries import summarize
-from kerascmp.data import generate_training_pairs, train_validation_split
+from kerascmp.data import generate_training_pairs, train_validation_split, training_and_held_out_pairs
 from kerascmp.engine.build import build_model
 from kerascmp.engine.fitting import Trainer
 from kerascmp.engine.runs import train_runs
@@ -38,6 +38,18 @@ class SearchSettings:
     data_dir: str | None = None
     download: bool = False
     screen_rounds: int | None = None  # adaptive repetition: every point gets these, contenders the rest
+    held_out_pairs: int | None = None  # validate on these, from MNIST-train images the training pairs leave
+
+    def round_data(self, seed: int):
+        """A round's pairs to train on and its validation pairs: an 80/20 split of `pairs` training pairs, or
+        all of them and `held_out_pairs` more from the images they leave unused."""
+        if self.held_out_pairs:
+            return training_and_held_out_pairs(
+                self.pairs, self.held_out_pairs, seed, self.data_dir, self.download
+            )
+        return train_validation_split(
+            generate_training_pairs(self.pairs, seed, self.data_dir, self.download), seed
+        )
 
     @property
     def tunes_c_aux(self) -> bool:
@@ -53,9 +65,9 @@ class SearchSettings:
 class ComparisonHyperModel(keras_tuner.HyperModel):
     """`build(hp)` returns the model of the trial's first round, which `fit` trains, then the other rounds.
 
-    Round r draws its training pairs and its train/validation split from seed + r, the same at every grid
-    point, so points are compared on equal data. Only the validation split is evaluated: the test pairs
-    are never drawn. The rounds of a point share one compiled training step (`self.trainer`).
+    Round r draws its training and validation pairs from seed + r (`SearchSettings.round_data`), the same
+    at every grid point, so points are compared on equal data. Only the validation pairs are evaluated: the
+    test pairs are never drawn. The rounds of a point share one compiled training step (`self.trainer`).
     """
 
     def __init__(self, settings: SearchSettings):
@@ -93,8 +105,7 @@ class ComparisonHyperModel(keras_tuner.HyperModel):
         rounds = s.rounds_of(hp.values.get(FIRST_ROUND, 0))
         for r in rounds:
             seed = seeds.round_seed(s.seed, r)
-            pairs = generate_training_pairs(s.pairs, seed, s.data_dir, s.download)
-            fit_pairs, validation = train_validation_split(pairs, seed)
+            fit_pairs, validation = s.round_data(seed)
             spec = RunSpec(s.variant, seed, hparams, fit_pairs, {VALIDATION: validation})
             # One at a time: packing rounds gains nothing on 2 cores (benchmarks/README.md).
             (result,) = train_runs(

@@ -90,7 +90,13 @@ def build_parser() -> cli.ArgumentParser:
         "--pairs",
         type=cli.positive_int,
         default=defaults.PAIRS,
-        help="training pairs per round, split 80/20 into train and validation",
+        help="training pairs per round, split 80/20 into train and validation unless --held-out-pairs",
+    )
+    parser.add_argument(
+        "--held-out-pairs",
+        type=cli.positive_int,
+        help="train on all --pairs training pairs (the study's own) and validate on this many pairs of the "
+        "MNIST-train images they leave unused: more validation, so smaller differences show",
     )
     parser.add_argument("--seed", type=cli.non_negative_int, default=0, help="round r uses seed + r")
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default=defaults.PRECISION)
@@ -110,6 +116,11 @@ def parse_args(argv):
     args = build_parser().parse_args(argv)
     if not 5 <= args.pairs <= max_pairs("train"):
         raise cli.UsageError(f"--pairs must be between 5 and {max_pairs('train')}, got {args.pairs}")
+    if args.held_out_pairs and args.pairs + args.held_out_pairs > max_pairs("train"):
+        raise cli.UsageError(
+            f"--pairs plus --held-out-pairs must be at most {max_pairs('train')} (MNIST-train's images in "
+            f"pairs), got {args.pairs + args.held_out_pairs}"
+        )
     cli.check_seeds(args.seed, args.rounds)  # round r trains from seed + r
     if args.screen_rounds is not None and args.screen_rounds >= args.rounds:
         raise cli.UsageError(f"--screen-rounds {args.screen_rounds} must be below --rounds {args.rounds}")
@@ -136,6 +147,7 @@ def settings_of(args):
         data_dir=args.data_dir,
         download=args.download,
         screen_rounds=args.screen_rounds,
+        held_out_pairs=args.held_out_pairs,
     )
 
 
@@ -147,8 +159,9 @@ def describe(settings) -> dict:
     data["learning_rates"], data["c_aux_values"] = list(settings.learning_rates), list(settings.c_aux_values)
     if not settings.tunes_c_aux:
         data["c_aux_values"] = []
-    if settings.screen_rounds is None:  # as searches recorded themselves before adaptive repetition
-        data.pop("screen_rounds")
+    for added_later in ("screen_rounds", "held_out_pairs"):  # unset: recorded as searches were before them
+        if data[added_later] is None:
+            data.pop(added_later)
     return data
 
 

@@ -10,6 +10,7 @@ from kerascmp.data.pairs import (
     generate_pair_sets,
     generate_training_pairs,
     train_validation_split,
+    training_and_held_out_pairs,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "pool_2x2",
     "resolve_data_dir",
     "train_validation_split",
+    "training_and_held_out_pairs",
 ]

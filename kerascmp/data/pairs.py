@@ -69,6 +69,21 @@ def generate_training_pairs(
     return _draw_pairs(*mnist["train"], n, np.random.default_rng(seed))
 
 
+def training_and_held_out_pairs(
+    n: int, held_out: int, seed: int = 0, data_dir: str | None = None, download: bool = False
+) -> tuple[PairSet, PairSet]:
+    """The training pairs of `generate_training_pairs(n, seed)`, and `held_out` pairs of the MNIST-train
+    images they leave unused: validation on the study's own training set, as large as MNIST-train allows.
+
+    The held-out pairs continue the same permutation, so the first n pairs are exactly the study's.
+    """
+    if held_out < 1:
+        raise ValueError(f"held-out pairs must be at least 1, got {held_out}")
+    _check_pairs(n + held_out, "train")
+    pairs = generate_training_pairs(n + held_out, seed, data_dir, download)
+    return pairs.subset(slice(0, n)), pairs.subset(slice(n, None))
+
+
 def train_validation_split(
     pairs: PairSet, seed: int, validation_fraction: float = DEFAULT_VALIDATION_FRACTION
 ) -> tuple[PairSet, PairSet]:
