@@ -5,7 +5,7 @@ round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`)
 - `h_affine2`: stronger augmentation, shifts up to 2 pixels and rotations up to 15 degrees;
 - `h_block3`: a third block in the digit net, one 3x3 convolution of 128 channels on its 3x3 maps;
 - `h_epochs150`: 150 epochs instead of 100;
-- `h_members6`: `best` with 6 members instead of 4.
+- `h_members6`, `h_members8`: `best` with 6 or 8 members instead of 4.
 
 For example:
 
@@ -58,6 +58,7 @@ for name, changes, epochs, members in (
     ("h_block3", {"third_block": True}, LONG_EPOCHS, 1),
     ("h_epochs150", {}, 150, 1),
     ("h_members6", {}, LONG_EPOCHS, 6),
+    ("h_members8", {}, LONG_EPOCHS, 8),
 ):
     register_variant(
         Variant(
