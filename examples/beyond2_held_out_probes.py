@@ -3,6 +3,7 @@ round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`)
 `best`'s recipe with one change:
 
 - `h_affine2`: stronger augmentation, shifts up to 2 pixels and rotations up to 15 degrees;
+- `h_elastic`: elastic distortions (0.5 pixel) before the shifts and rotations (`build_digit_net`'s);
 - `h_block3`: a third block in the digit net, one 3x3 convolution of 128 channels on its 3x3 maps;
 - `h_epochs150`: 150 epochs instead of 100;
 - `h_members6`, `h_members8`: `best` with 6 or 8 members instead of 4.
@@ -20,12 +21,16 @@ from kerascmp import Hyperparameters, Variant, register_variant
 from kerascmp.variants.beyond import DROPOUT, LONG_EPOCHS, adam_cosine
 
 
-def _deep_net(shift_px: int = 1, rotation_deg: float = 10, third_block: bool = False) -> keras.Model:
+def _deep_net(
+    shift_px: int = 1, rotation_deg: float = 10, elastic: float = 0.0, third_block: bool = False
+) -> keras.Model:
     """build_digit_net(batch_norm=True, dropout=DROPOUT, augment=True, deep=True), with these changes."""
-    from kerascmp.models.layers import pixel_scaling
+    from kerascmp.models.layers import ElasticDistortion, pixel_scaling
 
     image = keras.Input((14, 14), name="image")
     x = layers.Reshape((14, 14, 1), dtype="float32")(image)
+    if elastic:
+        x = ElasticDistortion(alpha=elastic, dtype="float32", name="elastic")(x)
     x = layers.RandomTranslation(
         shift_px / 14, shift_px / 14, fill_mode="constant", dtype="float32", name="shift"
     )(x)
@@ -55,6 +60,7 @@ def _pair_model(**changes):
 
 for name, changes, epochs, members in (
     ("h_affine2", {"shift_px": 2, "rotation_deg": 15}, LONG_EPOCHS, 1),
+    ("h_elastic", {"elastic": 0.5}, LONG_EPOCHS, 1),
     ("h_block3", {"third_block": True}, LONG_EPOCHS, 1),
     ("h_epochs150", {}, 150, 1),
     ("h_members6", {}, LONG_EPOCHS, 6),
