@@ -54,6 +54,7 @@ def test_tiny_grid_end_to_end(tmp_path):
     result = run_module("tuning.search", *TINY, "--project-dir", str(tmp_path / "x"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "trial 4 of 4" in result.stdout and "search done" in result.stdout
+    assert result.stdout.count("round 1 of 1: val comparison error") == 4  # each round reports as it ends
     project = tmp_path / "x"
     assert_grid_done_once(project)
     table = rows(project)

@@ -115,6 +115,12 @@ class ComparisonHyperModel(keras_tuner.HyperModel):
                 verbose=kwargs.get("verbose", False),
             )
             results.append(result)
+            outcome = (
+                "DIVERGED"
+                if result.diverged
+                else f"val comparison error {result.errors[error_key(VALIDATION, COMPARISON)]:.2f} %"
+            )
+            print(f"  round {r + 1} of {s.rounds}: {outcome} ({result.wall_s:.0f} s)", flush=True)
         variant = get_variant(s.variant)
         metrics = {"rounds": float(len(rounds)), "diverged_rounds": float(sum(r.diverged for r in results))}
         for output in PAIR_OUTPUTS:
