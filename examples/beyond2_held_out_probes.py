@@ -6,6 +6,7 @@ round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`)
 - `h_elastic`: elastic distortions (0.5 pixel) before the shifts and rotations (`build_digit_net`'s);
 - `h_block3`: a third block in the digit net, one 3x3 convolution of 128 channels on its 3x3 maps;
 - `h_epochs150`: 150 epochs instead of 100;
+- `h_dropout1`: dropout 0.1 instead of 0.3;
 - `h_members6`, `h_members8`: `best` with 6 or 8 members instead of 4.
 
 For example:
@@ -22,7 +23,11 @@ from kerascmp.variants.beyond import DROPOUT, LONG_EPOCHS, adam_cosine
 
 
 def _deep_net(
-    shift_px: int = 1, rotation_deg: float = 10, elastic: float = 0.0, third_block: bool = False
+    shift_px: int = 1,
+    rotation_deg: float = 10,
+    elastic: float = 0.0,
+    third_block: bool = False,
+    dropout: float = DROPOUT,
 ) -> keras.Model:
     """build_digit_net(batch_norm=True, dropout=DROPOUT, augment=True, deep=True), with these changes."""
     from kerascmp.models.layers import ElasticDistortion, pixel_scaling
@@ -43,9 +48,9 @@ def _deep_net(
             x = layers.ReLU()(layers.BatchNormalization()(x))
         if block < 3:
             x = layers.MaxPooling2D(2)(x)
-    x = layers.Dropout(DROPOUT)(layers.Flatten()(x))
+    x = layers.Dropout(dropout)(layers.Flatten()(x))
     x = layers.ReLU()(layers.BatchNormalization()(layers.Dense(200, use_bias=False, name="hidden")(x)))
-    x = layers.Dropout(DROPOUT)(x)
+    x = layers.Dropout(dropout)(x)
     return keras.Model(image, layers.Dense(10, name="logits")(x), name="digit_net")
 
 
@@ -63,6 +68,7 @@ for name, changes, epochs, members in (
     ("h_elastic", {"elastic": 0.5}, LONG_EPOCHS, 1),
     ("h_block3", {"third_block": True}, LONG_EPOCHS, 1),
     ("h_epochs150", {}, 150, 1),
+    ("h_dropout1", {"dropout": 0.1}, LONG_EPOCHS, 1),
     ("h_members6", {}, LONG_EPOCHS, 6),
     ("h_members8", {}, LONG_EPOCHS, 8),
 ):
