@@ -4,7 +4,9 @@ recipe with one change the Variant API has no switch for:
 
 - `h_smooth`: label smoothing 0.1 on both digit losses, added as a layer's loss (`LabelSmoothing`);
 - `h_gap`: global average pooling of the last 3x3 maps instead of flattening them;
-- `h_nesterov`: SGD with Nesterov momentum 0.9 and the cosine schedule instead of Adam.
+- `h_nesterov`: SGD with Nesterov momentum 0.9 and the cosine schedule instead of Adam;
+- `h_smooth2`: label smoothing 0.2;
+- `h_smooth_best`: `best` (4 members) with label smoothing 0.1.
 
 For example:
 
@@ -16,7 +18,7 @@ import keras
 from keras import layers, ops
 
 from kerascmp import Hyperparameters, Variant, register_variant
-from kerascmp.variants.beyond import DROPOUT, LONG_EPOCHS, adam_cosine
+from kerascmp.variants.beyond import BEST_MEMBERS, DROPOUT, LONG_EPOCHS, adam_cosine
 
 SMOOTHING = 0.1
 C_AUX = 0.4  # beyond_deep's: the smoothing term is weighted like the digit loss it smooths
@@ -82,10 +84,12 @@ def sgd_nesterov_cosine(learning_rate: float, total_steps: int) -> keras.optimiz
     return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)
 
 
-for name, changes, optimizer in (
-    ("h_smooth", {"smoothing": SMOOTHING}, adam_cosine),
-    ("h_gap", {"global_pool": True}, adam_cosine),
-    ("h_nesterov", {}, sgd_nesterov_cosine),
+for name, changes, optimizer, members in (
+    ("h_smooth", {"smoothing": SMOOTHING}, adam_cosine, 1),
+    ("h_gap", {"global_pool": True}, adam_cosine, 1),
+    ("h_nesterov", {}, sgd_nesterov_cosine, 1),
+    ("h_smooth2", {"smoothing": 2 * SMOOTHING}, adam_cosine, 1),
+    ("h_smooth_best", {"smoothing": SMOOTHING}, adam_cosine, BEST_MEMBERS),
 ):
     register_variant(
         Variant(
@@ -94,6 +98,7 @@ for name, changes, optimizer in (
             Hyperparameters(0.01, C_AUX, epochs=LONG_EPOCHS),
             optimizer=optimizer,
             pairing="repair",
-            ablation_of="beyond_deep",
+            members=members,
+            ablation_of="beyond_deep" if members == 1 else "best",
         )
     )
