@@ -1,11 +1,10 @@
 """The plugin of Beyond II's fifth round of validation probes (tuning/results/beyond2_probes/, "Fifth
-round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`), each `beyond_deep`'s
-recipe with one change the Variant API has no switch for:
+round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`), each `beyond_deep`'s or
+`best`'s recipe with one change:
 
-- `h_smooth`: label smoothing 0.1 on both digit losses, added as a layer's loss (`LabelSmoothing`);
-- `h_gap`: global average pooling of the last 3x3 maps instead of flattening them;
+- `h_smooth`, `h_smooth2`: label smoothing 0.1 or 0.2 on both digit losses (`Variant.label_smoothing`);
+- `h_gap`: global average pooling of the digit net's last 3x3 maps instead of flattening them;
 - `h_nesterov`: SGD with Nesterov momentum 0.9 and the cosine schedule instead of Adam;
-- `h_smooth2`: label smoothing 0.2;
 - `h_smooth_best`: `best` (4 members) with label smoothing 0.1.
 
 For example:
@@ -15,38 +14,14 @@ For example:
 """
 
 import keras
-from keras import layers, ops
+from keras import layers
 
 from kerascmp import Hyperparameters, Variant, register_variant
 from kerascmp.variants.beyond import BEST_MEMBERS, DROPOUT, LONG_EPOCHS, adam_cosine
 
-SMOOTHING = 0.1
-C_AUX = 0.4  # beyond_deep's: the smoothing term is weighted like the digit loss it smooths
 
-
-@keras.saving.register_keras_serializable(package="kerascmp_probes")
-class LabelSmoothing(layers.Layer):
-    """Identity on digit logits z that, in training, adds weight * mean(logsumexp(z) - mean(z)): the
-    cross-entropy to the uniform distribution. Added to a digit loss c * CE(label), with weight c * e, it
-    makes c * ((1 - e) CE(label) + e CE(uniform)) / (1 - e), label smoothing e up to a constant factor."""
-
-    def __init__(self, weight: float, **kwargs):
-        super().__init__(**kwargs)
-        self.weight = weight
-
-    def call(self, logits, training=False):
-        if training:
-            logits32 = ops.cast(logits, "float32")
-            uniform_ce = ops.logsumexp(logits32, axis=-1) - ops.mean(logits32, axis=-1)
-            self.add_loss(self.weight * ops.mean(uniform_ce))
-        return logits
-
-    def get_config(self):
-        return {**super().get_config(), "weight": self.weight}
-
-
-def _deep_net(smoothing: float = 0.0, global_pool: bool = False) -> keras.Model:
-    """build_digit_net(batch_norm=True, dropout=DROPOUT, augment=True, deep=True), with these changes."""
+def _deep_net(global_pool: bool = False) -> keras.Model:
+    """build_digit_net(batch_norm=True, dropout=DROPOUT, augment=True, deep=True), with this change."""
     from kerascmp.models.layers import pixel_scaling
 
     image = keras.Input((14, 14), name="image")
@@ -63,10 +38,7 @@ def _deep_net(smoothing: float = 0.0, global_pool: bool = False) -> keras.Model:
     x = layers.Dropout(DROPOUT)(x)
     x = layers.ReLU()(layers.BatchNormalization()(layers.Dense(200, use_bias=False, name="hidden")(x)))
     x = layers.Dropout(DROPOUT)(x)
-    logits = layers.Dense(10, name="logits")(x)
-    if smoothing:
-        logits = LabelSmoothing(C_AUX * smoothing, name="label_smoothing")(logits)
-    return keras.Model(image, logits, name="digit_net")
+    return keras.Model(image, layers.Dense(10, name="logits")(x), name="digit_net")
 
 
 def _pair_model(**changes):
@@ -84,21 +56,20 @@ def sgd_nesterov_cosine(learning_rate: float, total_steps: int) -> keras.optimiz
     return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)
 
 
-for name, changes, optimizer, members in (
-    ("h_smooth", {"smoothing": SMOOTHING}, adam_cosine, 1),
-    ("h_gap", {"global_pool": True}, adam_cosine, 1),
-    ("h_nesterov", {}, sgd_nesterov_cosine, 1),
-    ("h_smooth2", {"smoothing": 2 * SMOOTHING}, adam_cosine, 1),
-    ("h_smooth_best", {"smoothing": SMOOTHING}, adam_cosine, BEST_MEMBERS),
+for name, changes, recipe in (
+    ("h_smooth", {}, {"label_smoothing": 0.1}),
+    ("h_smooth2", {}, {"label_smoothing": 0.2}),
+    ("h_gap", {"global_pool": True}, {}),
+    ("h_nesterov", {}, {"optimizer": sgd_nesterov_cosine}),
+    ("h_smooth_best", {}, {"label_smoothing": 0.1, "members": BEST_MEMBERS}),
 ):
     register_variant(
         Variant(
             name,
             _pair_model(**changes),
-            Hyperparameters(0.01, C_AUX, epochs=LONG_EPOCHS),
-            optimizer=optimizer,
+            Hyperparameters(0.01, 0.4, epochs=LONG_EPOCHS),
             pairing="repair",
-            members=members,
-            ablation_of="beyond_deep" if members == 1 else "best",
+            ablation_of="best" if recipe.get("members") else "beyond_deep",
+            **{"optimizer": adam_cosine, **recipe},
         )
     )

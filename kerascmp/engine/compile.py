@@ -32,6 +32,26 @@ class SoftTargetCrossentropy(keras.losses.Loss):
         return {**super().get_config(), "temperature": self.temperature}
 
 
+@keras.saving.register_keras_serializable(package="kerascmp")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Label smoothing (Szegedy et al., 2016) on integer labels: the cross-entropy to (1 - e) * one-hot +
+    e * uniform, i.e. (1 - e) * CE(label) + e * (logsumexp(z) - mean(z)), from logits z."""
+
+    def __init__(self, smoothing: float = 0.0, name: str = "smoothed_sparse_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.smoothing = smoothing
+
+    def call(self, y_true, y_pred):
+        e = self.smoothing
+        logits = keras.ops.cast(y_pred, "float32")
+        to_label = keras.losses.sparse_categorical_crossentropy(y_true, logits, from_logits=True)
+        to_uniform = keras.ops.logsumexp(logits, axis=-1) - keras.ops.mean(logits, axis=-1)
+        return (1.0 - e) * to_label + e * to_uniform
+
+    def get_config(self):
+        return {**super().get_config(), "smoothing": self.smoothing}
+
+
 def loss_weights(c_aux: float) -> dict[str, float]:
     """The study's loss, L = c*L_digit1 + c*L_digit2 + (1 - 2c)*L_comparison, as Keras loss_weights."""
     return {COMPARISON: 1.0 - 2.0 * c_aux, DIGIT1: c_aux, DIGIT2: c_aux}
@@ -61,9 +81,9 @@ def optimizer_config(optimizer: keras.optimizers.Optimizer) -> dict:
 def training_recipe(variant: Variant) -> dict:
     """How a variant trains beyond its architecture and hyperparameters: its optimiser (class, settings,
     schedule; built for a learning rate of 1 over 1000 steps, as the rate and the steps are hyperparameters
-    recorded beside it), how epochs pair the digits, its members, test-time shifts, staging and
-    distillation. Studies and searches store it with each round or trial, so a variant redefined since is
-    refused, not averaged in."""
+    recorded beside it), how epochs pair the digits, its members, test-time shifts, staging, distillation
+    and label smoothing. Studies and searches store it with each round or trial, so a variant redefined
+    since is refused, not averaged in."""
     recipe = {
         "optimizer": optimizer_config(optimizer_for(variant, 1.0, 1000)),
         "pairing": variant.pairing,
@@ -73,6 +93,8 @@ def training_recipe(variant: Variant) -> dict:
     }
     if variant.distillation:  # only where set: the recipes recorded before it stay as they were
         recipe["distillation"] = dataclasses.asdict(variant.distillation)
+    if variant.label_smoothing:  # likewise
+        recipe["label_smoothing"] = variant.label_smoothing
     return json.loads(json.dumps(recipe, default=str))  # as JSON holds it: tuples become lists
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from kerascmp.engine.compile import SoftTargetCrossentropy, optimizer_config
+from kerascmp.engine.compile import SmoothedSparseCrossentropy, SoftTargetCrossentropy, optimizer_config
 from kerascmp.engine.packing import (
     EpochProgress,
     Job,
@@ -31,7 +31,7 @@ from kerascmp.engine.packing import (
     training_dataset,
     validation_dataset,
 )
-from kerascmp.names import curve_key, loss_key
+from kerascmp.names import DIGIT1, DIGIT2, curve_key, loss_key
 
 
 def shared_optimizer(jobs: list[Job]) -> tuple[keras.optimizers.Optimizer, list[float]]:
@@ -174,6 +174,7 @@ class Trainer:
                     None if job.soft_digits is None else [list(job.soft_digits.shape), job.temperature]
                     for job in jobs
                 ],
+                "label_smoothing": [job.label_smoothing for job in jobs],
                 "steps": steps,
                 "validation": has_validation,
                 "policy": keras.config.dtype_policy().name,
@@ -212,9 +213,7 @@ def _compile(
     model.compile(
         optimizer=optimizer,
         loss={
-            output_key(r, name): SoftTargetCrossentropy(job.temperature)
-            if has_soft_target(job, name)
-            else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            output_key(r, name): output_loss(job, name)
             for r, job in enumerate(jobs)
             for name in job.loss_weights
         },
@@ -235,6 +234,16 @@ def _compile(
         steps_per_execution=steps_per_execution(steps),
     )
     return model
+
+
+def output_loss(job: Job, output: str) -> keras.losses.Loss:
+    """The loss of the job's `output`: distillation's soft targets or label smoothing where the job has them
+    on its digits, else the cross-entropy to the labels."""
+    if has_soft_target(job, output):
+        return SoftTargetCrossentropy(job.temperature)
+    if job.label_smoothing and output in (DIGIT1, DIGIT2):
+        return SmoothedSparseCrossentropy(job.label_smoothing)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
 def _history_of(r: int, job: Job, history: dict, single_output: bool) -> dict[str, list[float]]:

@@ -51,6 +51,7 @@ class Job:
     # targets in place of the labels (which still decide the comparison's target).
     soft_digits: np.ndarray | None = None
     temperature: float = 1.0
+    label_smoothing: float = 0.0  # of the digit losses, where they train on labels
 
     def __post_init__(self):
         if self.pairing not in PAIRINGS:

@@ -63,6 +63,7 @@ def _job(variant: Variant, spec: RunSpec, *, model, x, y, weights, monitor=None,
         validation=monitor,
         optimizer=optimizer_for(variant, spec.hparams.learning_rate, steps),
         pairing=variant.pairing,  # "fixed" for staged variants, whose stages train on digits or codes
+        label_smoothing=variant.label_smoothing,
         **distilled,
     )
 

@@ -102,7 +102,8 @@ class Variant:
     adds test-time augmentation: the trained model's digit probabilities are averaged over the pairs as
     given and moved by each (rows, cols) whole pixels, in the exported model too. `distillation` trains
     the run's one net from teachers (`Distillation`); its cost includes theirs, and its training digit
-    curves count disagreements with the teachers, not errors.
+    curves count disagreements with the teachers, not errors. `label_smoothing` e trains both digit outputs
+    on their labels smoothed towards the uniform distribution, (1 - e) * one-hot + e / 10.
     """
 
     name: str
@@ -118,6 +119,7 @@ class Variant:
     members: int = 1
     test_time_shifts: tuple[tuple[int, int], ...] = ()
     distillation: Distillation | None = None
+    label_smoothing: float = 0.0
     seed_id: int | None = None
     report_point: GridPoint | None = None
     ablation_of: str | None = "main"
@@ -148,6 +150,12 @@ class Variant:
                 raise ValueError(
                     f"variant {self.name}: distillation trains one net with digit heads, jointly"
                 )
+        if not (math.isfinite(self.label_smoothing) and 0 <= self.label_smoothing < 1):
+            raise ValueError(f"variant {self.name}: label smoothing must be in [0, 1)")
+        if self.label_smoothing and (not self.uses_c_aux or self.distillation):
+            raise ValueError(
+                f"variant {self.name}: label smoothing needs digit outputs trained jointly on labels"
+            )
         if not self.label:
             object.__setattr__(self, "label", self.name)
         if self.seed_id is None:
