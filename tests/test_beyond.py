@@ -82,10 +82,11 @@ def test_the_deeper_digit_net_is_four_small_convolutions_down_to_3x3_and_best_en
     assert build_digit_net(deep=True, width=2).get_layer("conv2_2").filters == 128
     restored = keras.models.model_from_json(net.to_json())
     assert restored.count_params() == net.count_params()
-    best = get_variant("best")
-    assert best.members == BEST_MEMBERS and best.ablation_of == "beyond_deep"
+    best, smooth = get_variant("best"), get_variant("beyond_smooth")
+    assert best.members == BEST_MEMBERS and best.ablation_of == "beyond_smooth"
+    assert smooth.ablation_of == "beyond_deep" and best.label_smoothing == smooth.label_smoothing > 0
     assert get_variant("beyond_deep").ablation_of == "beyond_long"
-    distilled = get_variant("beyond_distilled")  # one net, taught by best's members: the same seeds
+    distilled = get_variant("beyond_distilled")  # one net, taught from the seeds of best's members
     assert distilled.distillation.teachers == best.members and distilled.seed_id == best.seed_id
     assert distilled.members == 1 and distilled.ablation_of == "beyond_deep"
 

@@ -140,4 +140,4 @@ for plugin in sys.argv[1:]:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     built = {line.split()[1] for line in result.stdout.splitlines()}
-    assert {"wide", "p_deep", "q_zoom", "r_wide", "r_members8", "r_distill"} <= built, built
+    assert {"wide", "p_deep", "q_zoom", "r_wide", "r_members8", "r_distill", "h_smooth"} <= built, built

@@ -4,13 +4,14 @@ Every row of the two ablations is a variant: the previous row plus one switch (i
 the analytic comparison head and train only on the 1000 training pairs. The first ablation
 (results/beyond/) keeps the report's digit net (kerascmp.models.build_digit_net) and ends in
 `beyond_ensemble`, `ENSEMBLE_MEMBERS` of its last single net; the second (results/beyond2/) goes on from
-`beyond_long` with a deeper digit net, distils `best` into one of them (`beyond_distilled`), and ends in
-`best`, `BEST_MEMBERS` of those nets. Elastic distortions (the `elastic` switch) and test-time shifts
-(`Variant.test_time_shifts`) were tried on validation pairs and left out: neither helped the deeper net
-(tuning/results/beyond2_probes). Each row keeps the row before's learning rate and c_aux unless it changes
-the optimiser; each `seed_id` is its name's CRC-32, as studies before seed ids drew it, but for
-`beyond_ensemble` (named `best` until 2026-12-03: it keeps that name's seeds, and its numbers), `best`
-("beyond2_best"'s) and `beyond_distilled` (best's, so that its teachers are best's members).
+`beyond_long` with a deeper digit net, distils `BEST_MEMBERS` of those into one (`beyond_distilled`), adds
+label smoothing (`beyond_smooth`), and ends in `best`, `BEST_MEMBERS` of those nets. Elastic distortions (the
+`elastic` switch) and test-time shifts (`Variant.test_time_shifts`) were tried on validation pairs and left
+out: neither helped the deeper net (tuning/results/beyond2_probes). Each row keeps the row before's learning
+rate and c_aux unless it changes the optimiser; each `seed_id` is its name's CRC-32, as studies before seed
+ids drew it, but for `beyond_ensemble` (named `best` until 2026-12-03: it keeps that name's seeds, and its
+numbers), `best` ("beyond2_best"'s) and `beyond_distilled` (best's, so that its teachers start from the
+seeds of best's members).
 
 Importing this module is free: TensorFlow loads when a model or an optimiser is first built.
 """
@@ -31,6 +32,7 @@ DIGIT_NET_SWITCHES = ("batch_norm", "dropout", "augment", "elastic", "width", "d
 DROPOUT = 0.3
 ENSEMBLE_MEMBERS = 3
 BEST_MEMBERS = 4  # the most whose round fits in 5 minutes on 2 cores with room to spare
+LABEL_SMOOTHING = 0.1
 LONG_EPOCHS = 100
 
 
@@ -177,24 +179,38 @@ for _variant in (
         "beyond_distilled",
         f"+ distilled from {BEST_MEMBERS} teachers",
         f"beyond_deep's one net, trained on the averaged digit probabilities (temperature "
-        f"{DISTILLED.temperature:g}) of `best`'s {BEST_MEMBERS} members, trained first from the same seeds",
+        f"{DISTILLED.temperature:g}) of {BEST_MEMBERS} beyond_deep nets trained first from the seeds of "
+        f"`best`'s members (`best`'s members themselves until best took label smoothing on 2026-12-06)",
         after="beyond_deep",
         tuned=ADAM,
-        seed_id=3533267765,  # best's: its teachers are best's members, round by round
+        seed_id=3533267765,  # best's: its teachers start from the seeds of best's members
         epochs=LONG_EPOCHS,
         distillation=DISTILLED,
+        **_DEEP,
+    ),
+    _step(
+        "beyond_smooth",
+        "+ label smoothing",
+        f"+ both digit losses on labels smoothed by {LABEL_SMOOTHING:g} towards the uniform distribution",
+        after="beyond_deep",
+        tuned=ADAM,
+        seed_id=2782174830,
+        epochs=LONG_EPOCHS,
+        label_smoothing=LABEL_SMOOTHING,
         **_DEEP,
     ),
     _step(
         "best",
         f"best: ensemble of {BEST_MEMBERS}",
         f"analytic head + deeper digit net, BN, dropout, augmentation, re-pairing, Adam + cosine, "
-        f"{LONG_EPOCHS} epochs; {BEST_MEMBERS} nets averaged in probability",
-        after="beyond_deep",
+        f"{LONG_EPOCHS} epochs, label smoothing {LABEL_SMOOTHING:g}; {BEST_MEMBERS} nets averaged in "
+        "probability",
+        after="beyond_smooth",
         tuned=ADAM,
         seed_id=3533267765,
         epochs=LONG_EPOCHS,
         members=BEST_MEMBERS,
+        label_smoothing=LABEL_SMOOTHING,
         **_DEEP,
     ),
 ):
