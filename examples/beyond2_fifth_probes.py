@@ -5,7 +5,9 @@ round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`)
 - `h_smooth`, `h_smooth2`: label smoothing 0.1 or 0.2 on both digit losses (`Variant.label_smoothing`);
 - `h_gap`: global average pooling of the digit net's last 3x3 maps instead of flattening them;
 - `h_nesterov`: SGD with Nesterov momentum 0.9 and the cosine schedule instead of Adam;
-- `h_smooth_best`: `best` (4 members) with label smoothing 0.1.
+- `h_smooth_best`: `best` (4 members) with label smoothing 0.1;
+- `h_smooth_t50`, `h_smooth_t25`: `h_smooth` comparing digit probabilities sharpened at temperature 0.5 or
+  0.25 (`analytic_comparator(temperature)`, at inference only: the same training as `h_smooth`).
 
 For example:
 
@@ -41,11 +43,11 @@ def _deep_net(global_pool: bool = False) -> keras.Model:
     return keras.Model(image, layers.Dense(10, name="logits")(x), name="digit_net")
 
 
-def _pair_model(**changes):
+def _pair_model(temperature: float = 1.0, **changes):
     def build():
         from kerascmp.models import analytic_comparator, pair_model
 
-        return pair_model(_deep_net(**changes), comparator=analytic_comparator())
+        return pair_model(_deep_net(**changes), comparator=analytic_comparator(temperature))
 
     return build
 
@@ -62,6 +64,8 @@ for name, changes, recipe in (
     ("h_gap", {"global_pool": True}, {}),
     ("h_nesterov", {}, {"optimizer": sgd_nesterov_cosine}),
     ("h_smooth_best", {}, {"label_smoothing": 0.1, "members": BEST_MEMBERS}),
+    ("h_smooth_t50", {"temperature": 0.5}, {"label_smoothing": 0.1}),
+    ("h_smooth_t25", {"temperature": 0.25}, {"label_smoothing": 0.1}),
 ):
     register_variant(
         Variant(

@@ -39,6 +39,31 @@ def test_one_hot_digits_give_the_exact_answer_equal_digits_included():
     assert p_leq(one_hot)[a == b].min() > 1 - 1e-6  # a == b counts as a <= b
 
 
+def test_a_temperature_sharpens_the_digits_at_inference_only_and_is_recorded_only_where_set():
+    logits = np.random.default_rng(2).normal(size=(32, 2, 10)).astype(np.float32) * 3
+    sharp = AnalyticComparison(temperature=0.5)
+    np.testing.assert_allclose(sharp(logits), AnalyticComparison()(logits / 0.5), atol=1e-6)
+    np.testing.assert_allclose(sharp(logits, training=True), AnalyticComparison()(logits), atol=1e-6)
+    assert "temperature" not in AnalyticComparison().get_config()  # stored architectures stay equal
+    restored = AnalyticComparison.from_config(sharp.get_config())
+    np.testing.assert_allclose(restored(logits), sharp(logits), atol=1e-6)
+
+
+def test_an_ensemble_compares_at_its_members_temperature():
+    import keras
+
+    from kerascmp.models import analytic_comparator, build_digit_net, ensemble_model, pair_model
+
+    keras.utils.set_random_seed(0)
+    members = [pair_model(build_digit_net(), comparator=analytic_comparator(0.25)) for _ in range(2)]
+    pairs = np.random.default_rng(0).uniform(0, 255, size=(16, 2, 14, 14)).astype(np.float32)
+    out = ensemble_model(members)(pairs)
+    digits = np.stack([out["digit1"], out["digit2"]], axis=1)
+    expected = AnalyticComparison(temperature=0.25)(digits)
+    np.testing.assert_allclose(out[COMPARISON], expected, atol=1e-5)
+    assert not np.allclose(out[COMPARISON], AnalyticComparison()(digits), atol=1e-3)
+
+
 RELOAD = """
 import sys, json, numpy as np, keras, tensorflow as tf
 import kerascmp.models  # registers AnalyticComparison

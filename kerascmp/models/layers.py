@@ -48,15 +48,32 @@ class AnalyticComparison(layers.Layer):
     No parameters, differentiable (it trains the digit net end to end). Returns the two comparison logits
     log(1 - p), log(p), whose softmax is exactly (1 - p, p), so the loss, the metrics and the export treat
     it like the learned layer.
+
+    A `temperature` T < 1 sharpens the digit probabilities to softmax(logits / T) before comparing, at
+    inference only (training is unchanged): nets trained with label smoothing keep a floor of probability
+    on every class, which can put P(a <= b) on the wrong side of 1/2 though both digits are read right.
     """
 
-    def call(self, digit_logits):
-        probabilities = ops.softmax(ops.cast(digit_logits, "float32"), axis=-1)  # (batch, 2, 10)
+    def __init__(self, temperature: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.temperature = float(temperature)
+
+    def call(self, digit_logits, training=False):
+        digit_logits = ops.cast(digit_logits, "float32")
+        if not training and self.temperature != 1.0:
+            digit_logits = digit_logits / self.temperature
+        probabilities = ops.softmax(digit_logits, axis=-1)  # (batch, 2, 10)
         first, second = probabilities[:, 0], probabilities[:, 1]
         leq = ops.triu(ops.ones((10, 10), dtype="float32"))  # leq[i, j] = 1 where i <= j
         p_leq = ops.sum(ops.matmul(first, leq) * second, axis=-1)
         p_leq = ops.clip(p_leq, 1e-7, 1.0 - 1e-7)
         return ops.cast(ops.stack([ops.log(1.0 - p_leq), ops.log(p_leq)], axis=-1), self.compute_dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        if self.temperature != 1.0:  # only where set: the architectures recorded before it stay equal
+            config["temperature"] = self.temperature
+        return config
 
 
 @keras.saving.register_keras_serializable(package="kerascmp")

@@ -90,10 +90,11 @@ def build_digit_net(
     return keras.Model(image, logits, name=name)
 
 
-def analytic_comparator() -> keras.Model:
-    """Both digits' logits (2, 10) to the comparison logits through `AnalyticComparison`: no parameters."""
+def analytic_comparator(temperature: float = 1.0) -> keras.Model:
+    """Both digits' logits (2, 10) to the comparison logits through `AnalyticComparison` (sharpened by
+    `temperature` at inference): no parameters."""
     digit_logits = keras.Input((2, 10), name="digit_logits")
-    comparison = AnalyticComparison(name=COMPARISON)(digit_logits)
+    comparison = AnalyticComparison(temperature, name=COMPARISON)(digit_logits)
     return keras.Model(digit_logits, {COMPARISON: comparison}, name="comparator")
 
 
@@ -103,7 +104,8 @@ def ensemble_model(
     """K trained pair models with digit heads as one pair model: each digit's probabilities are the mean
     over members and views, and the comparison is the exact P(a <= b) of those means (`AnalyticComparison`).
     The views are the pairs as given and, for test-time augmentation, moved by each (rows, cols) of `shifts`
-    (`PixelShift`). The members are renamed "member_<k>": names must be unique within a model."""
+    (`PixelShift`). The members are renamed "member_<k>": names must be unique within a model. The
+    ensemble compares as its members do, at their comparison temperature."""
     pairs = keras.Input((2, 14, 14), name="pairs")
     views = [pairs] + [PixelShift(rows, cols, name=f"shift_{rows}_{cols}")(pairs) for rows, cols in shifts]
     for k, member in enumerate(members):
@@ -115,7 +117,9 @@ def ensemble_model(
         )
         for output in (DIGIT1, DIGIT2)
     }
-    comparison = analytic_comparator()(ops.stack([digits[DIGIT1], digits[DIGIT2]], axis=1))[COMPARISON]
+    temperature = getattr(comparator_of(members[0]).get_layer(COMPARISON), "temperature", 1.0)
+    comparator = analytic_comparator(temperature)
+    comparison = comparator(ops.stack([digits[DIGIT1], digits[DIGIT2]], axis=1))[COMPARISON]
     comparison = layers.Identity(name=COMPARISON)(comparison)
     return keras.Model(pairs, {COMPARISON: comparison, **digits}, name=name)
 
