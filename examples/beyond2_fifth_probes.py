@@ -7,7 +7,7 @@ round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`)
 - `h_nesterov`: SGD with Nesterov momentum 0.9 and the cosine schedule instead of Adam;
 - `h_smooth_best`: `best` (4 members) with label smoothing 0.1;
 - `h_smooth_t50`, `h_smooth_t25`: `h_smooth` comparing digit probabilities sharpened at temperature 0.5 or
-  0.25 (`analytic_comparator(temperature)`, at inference only: the same training as `h_smooth`).
+  0.25 (`analytic_comparator(temperature)`, `Sharpening` at inference only: the same training as `h_smooth`).
 
 For example:
 

@@ -39,14 +39,17 @@ def test_one_hot_digits_give_the_exact_answer_equal_digits_included():
     assert p_leq(one_hot)[a == b].min() > 1 - 1e-6  # a == b counts as a <= b
 
 
-def test_a_temperature_sharpens_the_digits_at_inference_only_and_is_recorded_only_where_set():
+def test_a_temperature_sharpens_the_digits_at_inference_only():
+    from kerascmp.models import Sharpening, analytic_comparator
+
     logits = np.random.default_rng(2).normal(size=(32, 2, 10)).astype(np.float32) * 3
-    sharp = AnalyticComparison(temperature=0.5)
-    np.testing.assert_allclose(sharp(logits), AnalyticComparison()(logits / 0.5), atol=1e-6)
-    np.testing.assert_allclose(sharp(logits, training=True), AnalyticComparison()(logits), atol=1e-6)
-    assert "temperature" not in AnalyticComparison().get_config()  # stored architectures stay equal
-    restored = AnalyticComparison.from_config(sharp.get_config())
-    np.testing.assert_allclose(restored(logits), sharp(logits), atol=1e-6)
+    sharp = analytic_comparator(0.5)
+    np.testing.assert_allclose(sharp(logits)[COMPARISON], AnalyticComparison()(logits / 0.5), atol=1e-6)
+    in_training = sharp(logits, training=True)[COMPARISON]
+    np.testing.assert_allclose(in_training, AnalyticComparison()(logits), atol=1e-6)
+    restored = Sharpening.from_config(Sharpening(0.5).get_config())
+    np.testing.assert_allclose(restored(logits), logits / 0.5, atol=1e-6)
+    assert len(analytic_comparator().layers) == 2  # at temperature 1, the comparator as it always was
 
 
 def test_an_ensemble_compares_at_its_members_temperature():
@@ -59,7 +62,7 @@ def test_an_ensemble_compares_at_its_members_temperature():
     pairs = np.random.default_rng(0).uniform(0, 255, size=(16, 2, 14, 14)).astype(np.float32)
     out = ensemble_model(members)(pairs)
     digits = np.stack([out["digit1"], out["digit2"]], axis=1)
-    expected = AnalyticComparison(temperature=0.25)(digits)
+    expected = AnalyticComparison()(digits / 0.25)
     np.testing.assert_allclose(out[COMPARISON], expected, atol=1e-5)
     assert not np.allclose(out[COMPARISON], AnalyticComparison()(digits), atol=1e-3)
 

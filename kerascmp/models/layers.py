@@ -1,5 +1,5 @@
-"""kerascmp's own Keras layers: pixel scaling, noise removal, the analytic comparison, the ensemble's mean,
-elastic distortion.
+"""kerascmp's own Keras layers: pixel scaling, noise removal, the analytic comparison and its sharpening, the
+ensemble's mean, elastic distortion.
 
 Each is registered serialisable (package "kerascmp"), so a saved `.keras` model loads once this module is
 imported (importing `kerascmp.models` imports it).
@@ -48,32 +48,32 @@ class AnalyticComparison(layers.Layer):
     No parameters, differentiable (it trains the digit net end to end). Returns the two comparison logits
     log(1 - p), log(p), whose softmax is exactly (1 - p, p), so the loss, the metrics and the export treat
     it like the learned layer.
-
-    A `temperature` T < 1 sharpens the digit probabilities to softmax(logits / T) before comparing, at
-    inference only (training is unchanged): nets trained with label smoothing keep a floor of probability
-    on every class, which can put P(a <= b) on the wrong side of 1/2 though both digits are read right.
     """
 
-    def __init__(self, temperature: float = 1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.temperature = float(temperature)
-
-    def call(self, digit_logits, training=False):
-        digit_logits = ops.cast(digit_logits, "float32")
-        if not training and self.temperature != 1.0:
-            digit_logits = digit_logits / self.temperature
-        probabilities = ops.softmax(digit_logits, axis=-1)  # (batch, 2, 10)
+    def call(self, digit_logits):
+        probabilities = ops.softmax(ops.cast(digit_logits, "float32"), axis=-1)  # (batch, 2, 10)
         first, second = probabilities[:, 0], probabilities[:, 1]
         leq = ops.triu(ops.ones((10, 10), dtype="float32"))  # leq[i, j] = 1 where i <= j
         p_leq = ops.sum(ops.matmul(first, leq) * second, axis=-1)
         p_leq = ops.clip(p_leq, 1e-7, 1.0 - 1e-7)
         return ops.cast(ops.stack([ops.log(1.0 - p_leq), ops.log(p_leq)], axis=-1), self.compute_dtype)
 
+
+@keras.saving.register_keras_serializable(package="kerascmp")
+class Sharpening(layers.Layer):
+    """Digit logits divided by `temperature` at inference, unchanged in training: T < 1 sharpens the digit
+    probabilities the comparison reads. Nets trained with label smoothing keep a floor of probability on
+    every class, which can put P(a <= b) on the wrong side of 1/2 though both digits are read right."""
+
+    def __init__(self, temperature: float, **kwargs):
+        super().__init__(**kwargs)
+        self.temperature = float(temperature)
+
+    def call(self, logits, training=False):
+        return logits if training else logits / ops.cast(self.temperature, logits.dtype)
+
     def get_config(self):
-        config = super().get_config()
-        if self.temperature != 1.0:  # only where set: the architectures recorded before it stay equal
-            config["temperature"] = self.temperature
-        return config
+        return {**super().get_config(), "temperature": self.temperature}
 
 
 @keras.saving.register_keras_serializable(package="kerascmp")

@@ -15,6 +15,7 @@ from kerascmp.models.layers import (
     OneHotArgmax,
     PixelShift,
     ProbabilityMean,
+    Sharpening,
     pixel_scaling,
 )
 from kerascmp.names import COMPARISON, DIGIT, DIGIT1, DIGIT2
@@ -91,10 +92,11 @@ def build_digit_net(
 
 
 def analytic_comparator(temperature: float = 1.0) -> keras.Model:
-    """Both digits' logits (2, 10) to the comparison logits through `AnalyticComparison` (sharpened by
-    `temperature` at inference): no parameters."""
+    """Both digits' logits (2, 10) to the comparison logits through `AnalyticComparison`: no parameters.
+    A `temperature` other than 1 sharpens (or softens) the digits first, at inference only (`Sharpening`)."""
     digit_logits = keras.Input((2, 10), name="digit_logits")
-    comparison = AnalyticComparison(temperature, name=COMPARISON)(digit_logits)
+    x = digit_logits if temperature == 1.0 else Sharpening(temperature, name="sharpening")(digit_logits)
+    comparison = AnalyticComparison(name=COMPARISON)(x)
     return keras.Model(digit_logits, {COMPARISON: comparison}, name="comparator")
 
 
@@ -117,8 +119,7 @@ def ensemble_model(
         )
         for output in (DIGIT1, DIGIT2)
     }
-    temperature = getattr(comparator_of(members[0]).get_layer(COMPARISON), "temperature", 1.0)
-    comparator = analytic_comparator(temperature)
+    comparator = analytic_comparator(comparison_temperature(members[0]))
     comparison = comparator(ops.stack([digits[DIGIT1], digits[DIGIT2]], axis=1))[COMPARISON]
     comparison = layers.Identity(name=COMPARISON)(comparison)
     return keras.Model(pairs, {COMPARISON: comparison, **digits}, name=name)
@@ -216,6 +217,12 @@ def digit_nets(model: keras.Model) -> list[keras.Model]:
 
 def comparator_of(model: keras.Model) -> keras.Model:
     return model.get_layer("comparator")
+
+
+def comparison_temperature(model: keras.Model) -> float:
+    """The temperature at which a pair model's comparator reads its digits (1: as they are)."""
+    sharpening = [layer for layer in comparator_of(model).layers if isinstance(layer, Sharpening)]
+    return sharpening[0].temperature if sharpening else 1.0
 
 
 def architecture_fingerprint(model: keras.Model) -> dict:
