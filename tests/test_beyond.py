@@ -70,9 +70,9 @@ def test_elastic_distortion_warps_training_images_smoothly_and_is_serialisable()
 def test_the_deeper_digit_net_is_four_small_convolutions_down_to_3x3_and_best_ensembles_it():
     import keras
 
-    from kerascmp.models import build_digit_net
+    from kerascmp.models import build_digit_net, comparison_temperature
     from kerascmp.variants import get_variant
-    from kerascmp.variants.beyond import BEST_MEMBERS
+    from kerascmp.variants.beyond import BEST_MEMBERS, COMPARISON_TEMPERATURE
 
     net = build_digit_net(batch_norm=True, dropout=0.3, augment=True, deep=True)
     assert [net.get_layer(f"conv{b}_{k}").filters for b in (1, 2) for k in (1, 2)] == [32, 32, 64, 64]
@@ -82,9 +82,16 @@ def test_the_deeper_digit_net_is_four_small_convolutions_down_to_3x3_and_best_en
     assert build_digit_net(deep=True, width=2).get_layer("conv2_2").filters == 128
     restored = keras.models.model_from_json(net.to_json())
     assert restored.count_params() == net.count_params()
-    best, smooth = get_variant("best"), get_variant("beyond_smooth")
-    assert best.members == BEST_MEMBERS and best.ablation_of == "beyond_smooth"
+    best, smooth, sharp = (get_variant(name) for name in ("best", "beyond_smooth", "beyond_sharp"))
+    assert best.members == BEST_MEMBERS and best.ablation_of == "beyond_sharp"
     assert smooth.ablation_of == "beyond_deep" and best.label_smoothing == smooth.label_smoothing > 0
+    assert sharp.ablation_of == "beyond_smooth" and sharp.seed_id == smooth.seed_id  # the same nets
+    temperatures = [
+        comparison_temperature(get_variant(v).build()) for v in ("beyond_smooth", "beyond_sharp", "best")
+    ]
+    assert (
+        temperatures == [1.0, COMPARISON_TEMPERATURE, COMPARISON_TEMPERATURE] and COMPARISON_TEMPERATURE < 1
+    )
     assert get_variant("beyond_deep").ablation_of == "beyond_long"
     distilled = get_variant("beyond_distilled")  # one net, taught from the seeds of best's members
     assert distilled.distillation.teachers == best.members and distilled.seed_id == best.seed_id

@@ -5,7 +5,8 @@ the analytic comparison head and train only on the 1000 training pairs. The firs
 (results/beyond/) keeps the report's digit net (kerascmp.models.build_digit_net) and ends in
 `beyond_ensemble`, `ENSEMBLE_MEMBERS` of its last single net; the second (results/beyond2/) goes on from
 `beyond_long` with a deeper digit net, distils `BEST_MEMBERS` of those into one (`beyond_distilled`), adds
-label smoothing (`beyond_smooth`), and ends in `best`, `BEST_MEMBERS` of those nets. Elastic distortions (the
+label smoothing (`beyond_smooth`), compares its digits sharpened (`beyond_sharp`), and ends in `best`,
+`BEST_MEMBERS` of those nets. Elastic distortions (the
 `elastic` switch) and test-time shifts (`Variant.test_time_shifts`) were tried on validation pairs and left
 out: neither helped the deeper net (tuning/results/beyond2_probes). Each row keeps the row before's learning
 rate and c_aux unless it changes the optimiser; each `seed_id` is its name's CRC-32, as studies before seed
@@ -33,6 +34,7 @@ DROPOUT = 0.3
 ENSEMBLE_MEMBERS = 3
 BEST_MEMBERS = 4  # the most whose round fits in 5 minutes on 2 cores with room to spare
 LABEL_SMOOTHING = 0.1
+COMPARISON_TEMPERATURE = 0.5  # sharpens the smoothed digits before comparing (AnalyticComparison)
 LONG_EPOCHS = 100
 
 
@@ -43,11 +45,12 @@ def adam_cosine(learning_rate: float, total_steps: int) -> keras.optimizers.Opti
     return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, total_steps))
 
 
-def _analytic_model(**digit_net_switches) -> Callable[[], keras.Model]:
+def _analytic_model(comparison_temperature: float, **digit_net_switches) -> Callable[[], keras.Model]:
     def build():
         from kerascmp.models import analytic_comparator, build_digit_net, pair_model
 
-        return pair_model(build_digit_net(**digit_net_switches), comparator=analytic_comparator())
+        comparator = analytic_comparator(comparison_temperature)
+        return pair_model(build_digit_net(**digit_net_switches), comparator=comparator)
 
     return build
 
@@ -61,13 +64,14 @@ def _step(
     tuned: tuple[float, float, str],
     seed_id: int,
     epochs: int = defaults.EPOCHS,
+    comparison_temperature: float = 1.0,
     **recipe,
 ) -> Variant:
     learning_rate, c_aux, source = tuned
     switches = {key: recipe.pop(key) for key in DIGIT_NET_SWITCHES if key in recipe}
     return Variant(
         name,
-        _analytic_model(**switches),
+        _analytic_model(comparison_temperature, **switches),
         Hyperparameters(learning_rate, c_aux, epochs=epochs),
         source=source,
         label=label,
@@ -200,17 +204,31 @@ for _variant in (
         **_DEEP,
     ),
     _step(
+        "beyond_sharp",
+        "+ sharpened comparison",
+        f"+ the comparison reads the digit probabilities sharpened at temperature "
+        f"{COMPARISON_TEMPERATURE:g} (inference only: the same nets as beyond_smooth)",
+        after="beyond_smooth",
+        tuned=ADAM,
+        seed_id=2782174830,  # beyond_smooth's: the same nets, so the pair differs only in the comparison
+        epochs=LONG_EPOCHS,
+        label_smoothing=LABEL_SMOOTHING,
+        comparison_temperature=COMPARISON_TEMPERATURE,
+        **_DEEP,
+    ),
+    _step(
         "best",
         f"best: ensemble of {BEST_MEMBERS}",
         f"analytic head + deeper digit net, BN, dropout, augmentation, re-pairing, Adam + cosine, "
         f"{LONG_EPOCHS} epochs, label smoothing {LABEL_SMOOTHING:g}; {BEST_MEMBERS} nets averaged in "
-        "probability",
-        after="beyond_smooth",
+        f"probability, compared at temperature {COMPARISON_TEMPERATURE:g}",
+        after="beyond_sharp",
         tuned=ADAM,
         seed_id=3533267765,
         epochs=LONG_EPOCHS,
         members=BEST_MEMBERS,
         label_smoothing=LABEL_SMOOTHING,
+        comparison_temperature=COMPARISON_TEMPERATURE,
         **_DEEP,
     ),
 ):
