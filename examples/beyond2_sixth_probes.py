@@ -49,7 +49,8 @@ def _deep_net(erase: bool = False, width: int = 1, upsample: bool = False) -> ke
     if upsample:  # 28 -> 14 -> 7 -> 3, as 14 -> 7 -> 3 without
         x = layers.MaxPooling2D(2)(x)
     x = layers.Dropout(DROPOUT)(layers.Flatten()(x))
-    x = layers.ReLU()(layers.BatchNormalization()(layers.Dense(200 * width, use_bias=False, name="hidden")(x)))
+    x = layers.Dense(200 * width, use_bias=False, name="hidden")(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
     x = layers.Dropout(DROPOUT)(x)
     return keras.Model(image, layers.Dense(10, name="logits")(x), name="digit_net")
 
