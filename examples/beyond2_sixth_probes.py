@@ -6,7 +6,9 @@ recipe (the deeper digit net, label smoothing 0.1, compared at temperature 0.5) 
 - `h_wide`: twice the channels and hidden units;
 - `h_epochs150_sharp`: 150 epochs instead of 100;
 - `h_upsample`: the image upsampled to 28x28 (bilinear) before the convolutions, with a third 2x2 pool so
-  the dense layer still sees 3x3 maps.
+  the dense layer still sees 3x3 maps;
+- `h_tta`: the nets of `h_smooth_t50` (the same seeds and training), each scored on its pairs and on
+  4 copies shifted by one pixel, their digit probabilities averaged (`Variant.test_time_shifts`).
 
 For example:
 
@@ -64,11 +66,14 @@ def _pair_model(**changes):
     return build
 
 
-for name, changes, epochs in (
-    ("h_erase", {"erase": True}, LONG_EPOCHS),
-    ("h_wide", {"width": 2}, LONG_EPOCHS),
-    ("h_epochs150_sharp", {}, 150),
-    ("h_upsample", {"upsample": True}, LONG_EPOCHS),
+ONE_PIXEL_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
+
+for name, changes, epochs, shifts in (
+    ("h_erase", {"erase": True}, LONG_EPOCHS, ()),
+    ("h_wide", {"width": 2}, LONG_EPOCHS, ()),
+    ("h_epochs150_sharp", {}, 150, ()),
+    ("h_upsample", {"upsample": True}, LONG_EPOCHS, ()),
+    ("h_tta", {}, LONG_EPOCHS, ONE_PIXEL_SHIFTS),
 ):
     register_variant(
         Variant(
@@ -79,5 +84,6 @@ for name, changes, epochs in (
             ablation_of="beyond_sharp",
             optimizer=adam_cosine,
             label_smoothing=LABEL_SMOOTHING,
+            test_time_shifts=shifts,
         )
     )
