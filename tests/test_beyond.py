@@ -80,6 +80,12 @@ def test_the_deeper_digit_net_is_four_small_convolutions_down_to_3x3_and_best_en
     assert net.count_params() == 183_578
     assert net(np.zeros((4, 14, 14), np.float32)).shape == (4, 10)
     assert build_digit_net(deep=True, width=2).get_layer("conv2_2").filters == 128
+    upsampled = build_digit_net(batch_norm=True, dropout=0.3, augment=True, deep=True, upsample=True)
+    assert upsampled.get_layer("conv1_1").output.shape[1:3] == (28, 28)  # finer maps, the same parameters
+    assert upsampled.get_layer("hidden").input.shape[-1] == 3 * 3 * 64 and upsampled.count_params() == 183_578
+    assert upsampled(np.zeros((4, 14, 14), np.float32)).shape == (4, 10)
+    with pytest.raises(ValueError, match="deep"):
+        build_digit_net(upsample=True)
     restored = keras.models.model_from_json(net.to_json())
     assert restored.count_params() == net.count_params()
     best, smooth, sharp = (get_variant(name) for name in ("best", "beyond_smooth", "beyond_sharp"))
@@ -93,6 +99,9 @@ def test_the_deeper_digit_net_is_four_small_convolutions_down_to_3x3_and_best_en
         temperatures == [1.0, COMPARISON_TEMPERATURE, COMPARISON_TEMPERATURE] and COMPARISON_TEMPERATURE < 1
     )
     assert get_variant("beyond_deep").ablation_of == "beyond_long"
+    upsampled_row = get_variant("beyond_upsampled")  # the single-net row: beyond_sharp on upsampled digits
+    assert upsampled_row.ablation_of == "beyond_sharp" and upsampled_row.members == 1
+    assert upsampled_row.build().get_layer("digit_net").get_layer("upsample") is not None
     distilled = get_variant("beyond_distilled")  # one net, taught from the seeds of best's members
     assert distilled.distillation.teachers == best.members and distilled.seed_id == best.seed_id
     assert distilled.members == 1 and distilled.ablation_of == "beyond_deep"

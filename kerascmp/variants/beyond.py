@@ -6,7 +6,8 @@ the analytic comparison head and train only on the 1000 training pairs. The firs
 `beyond_ensemble`, `ENSEMBLE_MEMBERS` of its last single net; the second (results/beyond2/) goes on from
 `beyond_long` with a deeper digit net, distils `BEST_MEMBERS` of those into one (`beyond_distilled`), adds
 label smoothing (`beyond_smooth`), compares its digits sharpened (`beyond_sharp`), and ends in `best`,
-`BEST_MEMBERS` of those nets. Elastic distortions (the
+`BEST_MEMBERS` of those nets; `beyond_upsampled`, the single-net row, is beyond_sharp's net on digits
+upsampled to 28x28, too slow to ensemble within 5 minutes a round. Elastic distortions (the
 `elastic` switch) and test-time shifts (`Variant.test_time_shifts`) were tried on validation pairs and left
 out: neither helped the deeper net (tuning/results/beyond2_probes). Each row keeps the row before's learning
 rate and c_aux unless it changes the optimiser; each `seed_id` is its name's CRC-32, as studies before seed
@@ -29,7 +30,8 @@ from kerascmp.variants.registry import Distillation, Hyperparameters, Variant, r
 if TYPE_CHECKING:
     import keras
 
-DIGIT_NET_SWITCHES = ("batch_norm", "dropout", "augment", "elastic", "width", "deep")  # build_digit_net's
+# build_digit_net's switches
+DIGIT_NET_SWITCHES = ("batch_norm", "dropout", "augment", "elastic", "width", "deep", "upsample")
 DROPOUT = 0.3
 ENSEMBLE_MEMBERS = 3
 BEST_MEMBERS = 4  # the most whose round fits in 5 minutes on 2 cores with room to spare
@@ -214,6 +216,20 @@ for _variant in (
         epochs=LONG_EPOCHS,
         label_smoothing=LABEL_SMOOTHING,
         comparison_temperature=COMPARISON_TEMPERATURE,
+        **_DEEP,
+    ),
+    _step(
+        "beyond_upsampled",
+        "+ 2x upsampled input",
+        "beyond_sharp's net reading each digit upsampled to 28x28 (bilinear), with a third 2x2 pool: the "
+        "same parameters, about 4x the convolutions",
+        after="beyond_sharp",
+        tuned=ADAM,
+        seed_id=912377370,
+        epochs=LONG_EPOCHS,
+        label_smoothing=LABEL_SMOOTHING,
+        comparison_temperature=COMPARISON_TEMPERATURE,
+        upsample=True,
         **_DEEP,
     ),
     _step(
