@@ -8,7 +8,9 @@ recipe (the deeper digit net, label smoothing 0.1, compared at temperature 0.5) 
 - `h_upsample`: the image upsampled to 28x28 (bilinear) before the convolutions, with a third 2x2 pool so
   the dense layer still sees 3x3 maps;
 - `h_tta`: the nets of `h_smooth_t50` (the same seeds and training), each scored on its pairs and on
-  4 copies shifted by one pixel, their digit probabilities averaged (`Variant.test_time_shifts`).
+  4 copies shifted by one pixel, their digit probabilities averaged (`Variant.test_time_shifts`);
+- `h_best_tta`: the nets of `h_smooth_best` (`best`'s recipe), compared at temperature 0.5 on the pairs and
+  the same 4 shifted copies.
 
 For example:
 
@@ -21,6 +23,7 @@ from keras import layers
 
 from kerascmp import Hyperparameters, Variant, register_variant
 from kerascmp.variants.beyond import (
+    BEST_MEMBERS,
     COMPARISON_TEMPERATURE,
     DROPOUT,
     LABEL_SMOOTHING,
@@ -68,12 +71,13 @@ def _pair_model(**changes):
 
 ONE_PIXEL_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 
-for name, changes, epochs, shifts in (
-    ("h_erase", {"erase": True}, LONG_EPOCHS, ()),
-    ("h_wide", {"width": 2}, LONG_EPOCHS, ()),
-    ("h_epochs150_sharp", {}, 150, ()),
-    ("h_upsample", {"upsample": True}, LONG_EPOCHS, ()),
-    ("h_tta", {}, LONG_EPOCHS, ONE_PIXEL_SHIFTS),
+for name, changes, epochs, shifts, members in (
+    ("h_erase", {"erase": True}, LONG_EPOCHS, (), 1),
+    ("h_wide", {"width": 2}, LONG_EPOCHS, (), 1),
+    ("h_epochs150_sharp", {}, 150, (), 1),
+    ("h_upsample", {"upsample": True}, LONG_EPOCHS, (), 1),
+    ("h_tta", {}, LONG_EPOCHS, ONE_PIXEL_SHIFTS, 1),
+    ("h_best_tta", {}, LONG_EPOCHS, ONE_PIXEL_SHIFTS, BEST_MEMBERS),
 ):
     register_variant(
         Variant(
@@ -81,9 +85,10 @@ for name, changes, epochs, shifts in (
             _pair_model(**changes),
             Hyperparameters(0.01, 0.4, epochs=epochs),
             pairing="repair",
-            ablation_of="beyond_sharp",
+            ablation_of="best" if members > 1 else "beyond_sharp",
             optimizer=adam_cosine,
             label_smoothing=LABEL_SMOOTHING,
             test_time_shifts=shifts,
+            members=members,
         )
     )
