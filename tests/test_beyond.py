@@ -99,9 +99,9 @@ def test_the_deeper_digit_net_is_four_small_convolutions_down_to_3x3_and_best_en
         temperatures == [1.0, COMPARISON_TEMPERATURE, COMPARISON_TEMPERATURE] and COMPARISON_TEMPERATURE < 1
     )
     assert get_variant("beyond_deep").ablation_of == "beyond_long"
-    upsampled_row = get_variant("beyond_upsampled")  # the single-net row: beyond_sharp on upsampled digits
-    assert upsampled_row.ablation_of == "beyond_sharp" and upsampled_row.members == 1
-    assert upsampled_row.build().get_layer("digit_net").get_layer("upsample") is not None
+    tta = get_variant("beyond_tta")  # beyond_sharp's nets, each digit also read shifted by a pixel
+    assert tta.ablation_of == "beyond_sharp" and tta.seed_id == sharp.seed_id
+    assert len(tta.test_time_shifts) == 4 and tta.members == 1
     distilled = get_variant("beyond_distilled")  # one net, taught from the seeds of best's members
     assert distilled.distillation.teachers == best.members and distilled.seed_id == best.seed_id
     assert distilled.members == 1 and distilled.ablation_of == "beyond_deep"

@@ -6,14 +6,15 @@ the analytic comparison head and train only on the 1000 training pairs. The firs
 `beyond_ensemble`, `ENSEMBLE_MEMBERS` of its last single net; the second (results/beyond2/) goes on from
 `beyond_long` with a deeper digit net, distils `BEST_MEMBERS` of those into one (`beyond_distilled`), adds
 label smoothing (`beyond_smooth`), compares its digits sharpened (`beyond_sharp`), and ends in `best`,
-`BEST_MEMBERS` of those nets; `beyond_upsampled`, the single-net row, is beyond_sharp's net on digits
-upsampled to 28x28, too slow to ensemble within 5 minutes a round. Elastic distortions (the
-`elastic` switch) and test-time shifts (`Variant.test_time_shifts`) were tried on validation pairs and left
-out: neither helped the deeper net (tuning/results/beyond2_probes). Each row keeps the row before's learning
-rate and c_aux unless it changes the optimiser; each `seed_id` is its name's CRC-32, as studies before seed
-ids drew it, but for `beyond_ensemble` (named `best` until 2026-12-03: it keeps that name's seeds, and its
-numbers), `best` ("beyond2_best"'s) and `beyond_distilled` (best's, so that its teachers start from the
-seeds of best's members).
+`BEST_MEMBERS` of those nets; `beyond_tta` reads beyond_sharp's nets on each digit and 4 copies shifted by
+a pixel (`Variant.test_time_shifts`), which helped the smoothed net on held-out pairs, not the unsmoothed one
+on split-off pairs. Elastic distortions (the `elastic` switch) were tried on validation pairs and left out,
+and the `upsample` switch helped one net but costs too much to ensemble (tuning/results/beyond2_probes).
+Each row keeps the row before's learning rate and c_aux unless it changes the optimiser; each `seed_id` is
+its name's CRC-32, as studies before seed ids drew it, but for `beyond_ensemble` (named `best` until
+2026-12-03: it keeps that name's seeds, and its numbers), `best` ("beyond2_best"'s), `beyond_distilled`
+(best's, so that its teachers start from the seeds of best's members), and `beyond_sharp` and `beyond_tta`
+(beyond_smooth's: the same nets).
 
 Importing this module is free: TensorFlow loads when a model or an optimiser is first built.
 """
@@ -38,6 +39,7 @@ BEST_MEMBERS = 4  # the most whose round fits in 5 minutes on 2 cores with room 
 LABEL_SMOOTHING = 0.1
 COMPARISON_TEMPERATURE = 0.5  # sharpens the smoothed digits before comparing (AnalyticComparison)
 LONG_EPOCHS = 100
+TEST_TIME_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))  # one pixel each way: within the training shifts
 
 
 def adam_cosine(learning_rate: float, total_steps: int) -> keras.optimizers.Optimizer:
@@ -219,17 +221,17 @@ for _variant in (
         **_DEEP,
     ),
     _step(
-        "beyond_upsampled",
-        "+ 2x upsampled input",
-        "beyond_sharp's net reading each digit upsampled to 28x28 (bilinear), with a third 2x2 pool: the "
-        "same parameters, about 4x the convolutions",
+        "beyond_tta",
+        "+ test-time shifts",
+        "+ each digit also read shifted by one pixel up, down, left and right, the 5 views' probabilities "
+        "averaged before comparing (inference only: the same nets as beyond_sharp)",
         after="beyond_sharp",
         tuned=ADAM,
-        seed_id=912377370,
+        seed_id=2782174830,  # beyond_smooth's: the same nets, so the pair differs only in the scoring
         epochs=LONG_EPOCHS,
         label_smoothing=LABEL_SMOOTHING,
         comparison_temperature=COMPARISON_TEMPERATURE,
-        upsample=True,
+        test_time_shifts=TEST_TIME_SHIFTS,
         **_DEEP,
     ),
     _step(
