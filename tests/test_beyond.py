@@ -89,7 +89,8 @@ def test_the_deeper_digit_net_is_four_small_convolutions_down_to_3x3_and_best_en
     restored = keras.models.model_from_json(net.to_json())
     assert restored.count_params() == net.count_params()
     best, smooth, sharp = (get_variant(name) for name in ("best", "beyond_smooth", "beyond_sharp"))
-    assert best.members == BEST_MEMBERS and best.ablation_of == "beyond_sharp"
+    assert best.members == BEST_MEMBERS and best.ablation_of == "beyond_tta"
+    assert best.test_time_shifts == get_variant("beyond_tta").test_time_shifts
     assert smooth.ablation_of == "beyond_deep" and best.label_smoothing == smooth.label_smoothing > 0
     assert sharp.ablation_of == "beyond_smooth" and sharp.seed_id == smooth.seed_id  # the same nets
     temperatures = [
