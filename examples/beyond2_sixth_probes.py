@@ -28,6 +28,7 @@ from kerascmp.variants.beyond import (
     DROPOUT,
     LABEL_SMOOTHING,
     LONG_EPOCHS,
+    TEST_TIME_SHIFTS,
     adam_cosine,
 )
 
@@ -69,15 +70,13 @@ def _pair_model(**changes):
     return build
 
 
-ONE_PIXEL_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
-
 for name, changes, epochs, shifts, members in (
     ("h_erase", {"erase": True}, LONG_EPOCHS, (), 1),
     ("h_wide", {"width": 2}, LONG_EPOCHS, (), 1),
     ("h_epochs150_sharp", {}, 150, (), 1),
     ("h_upsample", {"upsample": True}, LONG_EPOCHS, (), 1),
-    ("h_tta", {}, LONG_EPOCHS, ONE_PIXEL_SHIFTS, 1),
-    ("h_best_tta", {}, LONG_EPOCHS, ONE_PIXEL_SHIFTS, BEST_MEMBERS),
+    ("h_tta", {}, LONG_EPOCHS, TEST_TIME_SHIFTS, 1),
+    ("h_best_tta", {}, LONG_EPOCHS, TEST_TIME_SHIFTS, BEST_MEMBERS),
 ):
     register_variant(
         Variant(
