@@ -5,7 +5,9 @@ Every variant of the studies given is a point: its mean test comparison error ov
 against the CPU-seconds one round's training takes (process CPU time, every thread; not wall time, which
 depends on what else the machine runs). Rounds have recorded `cpu_s` since 2026-12-03; for a variant whose
 rounds lack it, round 0 is trained again here, once, from its stored seed, pairs and hyperparameters, and
-its cost kept in <output-dir>/training_cost.json, so a rerun trains nothing. Writes frontier.csv,
+its cost kept in <output-dir>/training_cost.json, so a rerun trains nothing. Costs measured in different
+hours are not comparable on a host whose speed drifts: `--remeasure-all` trains round 0 of every variant
+again, so that all costs come from one sitting. Writes frontier.csv,
 frontier.md and frontier.png (both axes log-scale).
 """
 
@@ -30,6 +32,10 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("studies", nargs="+", help="study directories (each holds rounds.jsonl); a variant "
                         "in several is taken from the first")  # fmt: skip
     parser.add_argument("--output-dir", required=True, help="where frontier.* and training_cost.json go")
+    parser.add_argument("--remeasure-all", action="store_true",
+                        help="time every variant's round 0 again, not only those whose rounds lack cpu_s, "
+                        "so that all costs come from one sitting (costs already in training_cost.json are "
+                        "kept: delete it to start a new sitting)")  # fmt: skip
     parser.add_argument("--plugin", action="append", default=[], metavar="FILE_OR_MODULE",
                         help="registers a plugin's variants, to re-measure their cost")  # fmt: skip
     cli.add_data_arguments(parser)
@@ -105,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             seen.add(name)
             mine = [r for r in stored if r.variant == name]
-            if name not in costs and frontier.study_cpu_s(mine) is None:
+            if name not in costs and (args.remeasure_all or frontier.study_cpu_s(mine) is None):
                 missing[name] = (study, min(mine, key=lambda r: r.round))
     if missing:
         runtime.configure_runtime()
@@ -120,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         files.atomic_write_json(costs_path, costs)  # kept as each finishes: an interrupted run resumes
         print(f"  {costs[name]['cpu_s']:.0f} CPU-s ({costs[name]['wall_s']:.0f} s wall)", flush=True)
 
-    all_points = frontier.points(studies, {name: c["cpu_s"] for name, c in costs.items()})
+    measured = {name: c["cpu_s"] for name, c in costs.items()}
+    all_points = frontier.points(studies, measured, all_remeasured=args.remeasure_all)
     from kerascmp.analysis.figures import plot_frontier
 
     files.atomic_write_text(output_dir / CSV_FILE, frontier.frontier_csv(all_points))

@@ -1,5 +1,6 @@
 """The accuracy-cost frontier: its points, which are on it, and the CLI that re-measures old studies."""
 
+import csv
 import json
 
 from conftest import assert_one_line_failure, round_record, run_in_process
@@ -29,6 +30,12 @@ def test_points_take_the_median_cost_and_the_first_study_holding_a_variant():
     assert list(points) == ["main", "old", "best"]  # cheapest first
     # no cost known: left out, not guessed
     assert [p.variant for p in frontier.points(studies, {})] == ["main", "best"]
+    # all costs from one sitting: the rounds' cpu_s is not used, and a variant not measured is left out
+    one_sitting = frontier.points(studies, {"old": 40.0, "main": 3.0}, all_remeasured=True)
+    assert [(p.variant, p.cpu_s, p.cost_from) for p in one_sitting] == [
+        ("main", 3.0, frontier.REMEASURED),
+        ("old", 40.0, frontier.REMEASURED),
+    ]
 
 
 def test_the_frontier_keeps_only_points_nothing_cheaper_beats():
@@ -72,6 +79,20 @@ def test_the_cli_remeasures_a_study_without_costs_once_and_reproduces_its_round(
         "kerascmp.frontier", str(old), str(study), "--output-dir", str(out_dir), capsys=capsys
     )
     assert code == 0 and "again" not in out and (out_dir / "training_cost.json").stat().st_mtime_ns == mtime
+    # --remeasure-all: every variant's cost from this sitting, none from the study's rounds
+    one_sitting = tmp_path / "one_sitting"
+    code, out, err = run_in_process(
+        "kerascmp.frontier", str(study), "--output-dir", str(one_sitting), "--remeasure-all", capsys=capsys
+    )
+    assert code == 0, err
+    costs = json.loads((one_sitting / "training_cost.json").read_text())
+    assert sorted(costs) == ["analytic", "main"]
+    assert all(c["test_comparison"] == c["study_test_comparison"] for c in costs.values())
+    rows = list(csv.DictReader((one_sitting / "frontier.csv").open()))
+    assert {r["cost_from"] for r in rows} == {"round 0 trained again"}
+    assert {r["variant"]: float(r["cpu_s_per_round"]) for r in rows} == {
+        name: c["cpu_s"] for name, c in costs.items()
+    }
 
 
 def test_the_cli_refuses_a_missing_study_a_damaged_costs_file_and_a_missing_plugin(tmp_path, capsys):

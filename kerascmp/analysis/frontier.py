@@ -2,7 +2,8 @@
 
 A point's error is its study's mean test comparison error over the rounds that did not diverge; its cost is
 the median over rounds of `cpu_s` (training's process CPU time, every thread), or, for a study that
-predates `cpu_s`, a cost measured again by `python -m kerascmp.frontier` and passed in `costs`. The
+predates `cpu_s` (or for every study, to have all costs from one sitting), a cost measured again by
+`python -m kerascmp.frontier` and passed in `costs`. The
 frontier is the points no other point beats on both: cheaper and at most as wrong.
 """
 
@@ -53,9 +54,12 @@ def study_cpu_s(rounds: list[RoundRecord]) -> float | None:
     return float(np.median(costs)) if costs and None not in costs else None
 
 
-def points(studies: dict[str, list[RoundRecord]], costs: dict[str, float]) -> list[Point]:
+def points(
+    studies: dict[str, list[RoundRecord]], costs: dict[str, float], *, all_remeasured: bool = False
+) -> list[Point]:
     """One point per variant, from the first study (in the order given) that holds it. A variant without
-    `cpu_s` in its rounds takes its cost from `costs` (variant: CPU-seconds), and is left out without one."""
+    `cpu_s` in its rounds, or every variant if `all_remeasured`, takes its cost from `costs` (variant:
+    CPU-seconds), and is left out without one."""
     found: dict[str, Point] = {}
     for study, stored in studies.items():
         for name in dict.fromkeys(r.variant for r in stored):
@@ -63,7 +67,7 @@ def points(studies: dict[str, list[RoundRecord]], costs: dict[str, float]) -> li
                 continue
             mine = [r for r in stored if r.variant == name]
             mean, std = summarize([r.errors.get(TEST_COMPARISON) for r in mine])
-            cpu_s, cost_from = study_cpu_s(mine), FROM_ROUNDS
+            cpu_s, cost_from = (None, None) if all_remeasured else (study_cpu_s(mine), FROM_ROUNDS)
             if cpu_s is None:
                 cpu_s, cost_from = costs.get(name), REMEASURED
             if mean is not None and cpu_s is not None:
