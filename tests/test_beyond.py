@@ -103,6 +103,10 @@ def test_the_deeper_digit_net_is_four_small_convolutions_down_to_3x3_and_best_en
     tta = get_variant("beyond_tta")  # beyond_sharp's nets, each digit also read shifted by a pixel
     assert tta.ablation_of == "beyond_sharp" and tta.seed_id == sharp.seed_id
     assert len(tta.test_time_shifts) == 4 and tta.members == 1
+    upsampled = get_variant("beyond_upsampled")  # beyond_tta's recipe on the upsampled net
+    assert upsampled.ablation_of == "beyond_tta" and upsampled.test_time_shifts == tta.test_time_shifts
+    assert upsampled.build().get_layer("digit_net").get_layer("conv1_1").output.shape[1:3] == (28, 28)
+    assert comparison_temperature(upsampled.build()) == COMPARISON_TEMPERATURE
     distilled = get_variant("beyond_distilled")  # one net, taught from the seeds of best's members
     assert distilled.distillation.teachers == best.members and distilled.seed_id == best.seed_id
     assert distilled.members == 1 and distilled.ablation_of == "beyond_deep"

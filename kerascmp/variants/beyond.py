@@ -7,9 +7,11 @@ the analytic comparison head and train only on the 1000 training pairs. The firs
 `beyond_long` with a deeper digit net, distils `BEST_MEMBERS` of those into one (`beyond_distilled`), adds
 label smoothing (`beyond_smooth`), compares its digits sharpened (`beyond_sharp`), reads them also shifted
 by a pixel each way (`beyond_tta`, `Variant.test_time_shifts`: it helped the smoothed net on held-out
-pairs, not the unsmoothed one on split-off pairs), and ends in `best`, `BEST_MEMBERS` of those nets.
-Elastic distortions (the `elastic` switch) were tried on validation pairs and left out, and the `upsample`
-switch helped one net but costs too much to ensemble (tuning/results/beyond2_probes).
+pairs, not the unsmoothed one on split-off pairs), reads them upsampled to 28x28 (`beyond_upsampled`, the
+`upsample` switch), and ends in `best`, `BEST_MEMBERS` of `beyond_tta`'s nets: upsampled members cost
+about 4x as much, and 2 of them at half the epochs were worse than best's 4 on held-out pairs. Elastic
+distortions (the `elastic` switch) were tried on validation pairs and left out
+(tuning/results/beyond2_probes).
 Each row keeps the row before's learning rate and c_aux unless it changes the optimiser; each `seed_id` is
 its name's CRC-32, as studies before seed ids drew it, but for `beyond_ensemble` (named `best` until
 2026-12-03: it keeps that name's seeds, and its numbers), `best` ("beyond2_best"'s), `beyond_distilled`
@@ -230,6 +232,19 @@ for _variant in (
         seed_id=SMOOTH_NETS_SEED_ID,  # the same nets, so the pair differs only in the scoring
         epochs=LONG_EPOCHS,
         test_time_shifts=TEST_TIME_SHIFTS,
+        **_SHARP,
+    ),
+    _step(
+        "beyond_upsampled",
+        "+ upsampled input",
+        "+ the digit net reads its image upsampled to 28x28 (bilinear), with a third 2x2 pool: the same "
+        "parameters on finer maps, about 4x the training",
+        after="beyond_tta",
+        tuned=ADAM,
+        seed_id=912377370,
+        epochs=LONG_EPOCHS,
+        test_time_shifts=TEST_TIME_SHIFTS,
+        upsample=True,
         **_SHARP,
     ),
     _step(
