@@ -5,7 +5,9 @@ compared at temperature 0.5, each digit also read shifted by a pixel each way):
 
 - `h_best_upsampled`: an ensemble of 2 upsampled nets of 50 epochs each, about the training of `best`'s
   4 nets of 100 epochs;
-- `h_upsample_tta`: one upsampled net of 100 epochs (the `beyond_upsampled` row).
+- `h_upsample_tta`: one upsampled net of 100 epochs (the `beyond_upsampled` row);
+- `h_tta8`: not upsampled, the nets of the sixth round's `h_tta` (the same seeds and training), read also
+  shifted diagonally: 8 shifted copies, not 4.
 
 For example:
 
@@ -23,25 +25,36 @@ from kerascmp.variants.beyond import (
     adam_cosine,
 )
 
-
-def _upsampled_pair_model():
-    from kerascmp.models import analytic_comparator, build_digit_net, pair_model
-
-    digit_net = build_digit_net(batch_norm=True, dropout=DROPOUT, augment=True, deep=True, upsample=True)
-    return pair_model(digit_net, comparator=analytic_comparator(COMPARISON_TEMPERATURE))
+DIAGONAL_SHIFTS = ((1, 1), (1, -1), (-1, 1), (-1, -1))
 
 
-for name, epochs, members in (("h_best_upsampled", LONG_EPOCHS // 2, 2), ("h_upsample_tta", LONG_EPOCHS, 1)):
+def _pair_model(upsample: bool):
+    def build():
+        from kerascmp.models import analytic_comparator, build_digit_net, pair_model
+
+        digit_net = build_digit_net(
+            batch_norm=True, dropout=DROPOUT, augment=True, deep=True, upsample=upsample
+        )
+        return pair_model(digit_net, comparator=analytic_comparator(COMPARISON_TEMPERATURE))
+
+    return build
+
+
+for name, upsample, epochs, members, shifts in (
+    ("h_best_upsampled", True, LONG_EPOCHS // 2, 2, TEST_TIME_SHIFTS),
+    ("h_upsample_tta", True, LONG_EPOCHS, 1, TEST_TIME_SHIFTS),
+    ("h_tta8", False, LONG_EPOCHS, 1, TEST_TIME_SHIFTS + DIAGONAL_SHIFTS),
+):
     register_variant(
         Variant(
             name,
-            _upsampled_pair_model,
+            _pair_model(upsample),
             Hyperparameters(0.01, 0.4, epochs=epochs),
             pairing="repair",
             ablation_of="beyond_tta",
             optimizer=adam_cosine,
             label_smoothing=LABEL_SMOOTHING,
-            test_time_shifts=TEST_TIME_SHIFTS,
+            test_time_shifts=shifts,
             members=members,
         )
     )
