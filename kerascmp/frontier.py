@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             seen.add(name)
             mine = [r for r in stored if r.variant == name]
-            if name not in costs and (args.remeasure_all or frontier.study_cpu_s(mine) is None):
+            if name not in costs and frontier.measured_again(mine, args.remeasure_all):
                 missing[name] = (study, min(mine, key=lambda r: r.round))
     if missing:
         runtime.configure_runtime()

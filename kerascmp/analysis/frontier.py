@@ -54,6 +54,11 @@ def study_cpu_s(rounds: list[RoundRecord]) -> float | None:
     return float(np.median(costs)) if costs and None not in costs else None
 
 
+def measured_again(rounds: list[RoundRecord], all_remeasured: bool) -> bool:
+    """Whether a variant's cost comes from a round trained again rather than from its rounds' `cpu_s`."""
+    return all_remeasured or study_cpu_s(rounds) is None
+
+
 def points(
     studies: dict[str, list[RoundRecord]], costs: dict[str, float], *, all_remeasured: bool = False
 ) -> list[Point]:
@@ -67,9 +72,10 @@ def points(
                 continue
             mine = [r for r in stored if r.variant == name]
             mean, std = summarize([r.errors.get(TEST_COMPARISON) for r in mine])
-            cpu_s, cost_from = (None, None) if all_remeasured else (study_cpu_s(mine), FROM_ROUNDS)
-            if cpu_s is None:
+            if measured_again(mine, all_remeasured):
                 cpu_s, cost_from = costs.get(name), REMEASURED
+            else:
+                cpu_s, cost_from = study_cpu_s(mine), FROM_ROUNDS
             if mean is not None and cpu_s is not None:
                 found[name] = Point(name, study, len(mine), mean, std, cpu_s, cost_from)
     return sorted(found.values(), key=lambda p: p.cpu_s)

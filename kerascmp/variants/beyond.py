@@ -103,6 +103,7 @@ _ADAM = {**_AUGMENTED, "pairing": "repair", "optimizer": adam_cosine}
 _DEEP = {**_ADAM, "deep": True}
 _SMOOTH = {**_DEEP, "label_smoothing": LABEL_SMOOTHING}
 _SHARP = {**_SMOOTH, "comparison_temperature": COMPARISON_TEMPERATURE}
+_SHIFTED = {**_SHARP, "test_time_shifts": TEST_TIME_SHIFTS}
 SMOOTH_NETS_SEED_ID = 2782174830  # beyond_smooth's; beyond_sharp and beyond_tta read the same nets
 DISTILLED = Distillation(teachers=BEST_MEMBERS)
 
@@ -231,8 +232,7 @@ for _variant in (
         tuned=ADAM,
         seed_id=SMOOTH_NETS_SEED_ID,  # the same nets, so the pair differs only in the scoring
         epochs=LONG_EPOCHS,
-        test_time_shifts=TEST_TIME_SHIFTS,
-        **_SHARP,
+        **_SHIFTED,
     ),
     _step(
         "beyond_upsampled",
@@ -243,9 +243,8 @@ for _variant in (
         tuned=ADAM,
         seed_id=912377370,
         epochs=LONG_EPOCHS,
-        test_time_shifts=TEST_TIME_SHIFTS,
         upsample=True,
-        **_SHARP,
+        **_SHIFTED,
     ),
     _step(
         "best",
@@ -259,8 +258,7 @@ for _variant in (
         seed_id=3533267765,  # the nets of the previous best (2026-12-06, without the shifts)
         epochs=LONG_EPOCHS,
         members=BEST_MEMBERS,
-        test_time_shifts=TEST_TIME_SHIFTS,
-        **_SHARP,
+        **_SHIFTED,
     ),
 ):
     register_variant(_variant, built_in=True)
