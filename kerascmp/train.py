@@ -176,8 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{hparams.batch_size}, {args.pairs} pairs, {args.rounds} round(s) from seed {args.seed}, "
         f"{hparams.precision}"
         + (
-            f"; an ensemble of {variant.members} members, trained independently"
-            if variant.members > 1
+            f"; an ensemble of {variant.members} members"
+            + (f" and {len(variant.joined)} {', '.join(variant.joined)} nets" if variant.joined else "")
+            + ", trained independently"
+            if variant.nets > 1
             else ""
         )
         + (
@@ -186,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             else ""
         )
         + (
-            f"; scored on the pairs and {len(variant.test_time_shifts)} shifted copies"
-            if variant.test_time_shifts
+            f"; scored on the pairs and {variant.test_time_views} shifted or rotated copies"
+            if variant.test_time_views
             else ""
         )
     )

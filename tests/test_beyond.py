@@ -1,6 +1,8 @@
 """Beyond the report: augmentation (affine, elastic), wider nets, swapped and re-paired training pairs,
 ensembles, and `best` end to end."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -89,8 +91,15 @@ def test_the_deeper_digit_net_is_four_small_convolutions_down_to_3x3_and_best_en
     restored = keras.models.model_from_json(net.to_json())
     assert restored.count_params() == net.count_params()
     best, smooth, sharp = (get_variant(name) for name in ("best", "beyond_smooth", "beyond_sharp"))
-    assert best.members == BEST_MEMBERS and best.ablation_of == "beyond_tta"
-    assert best.test_time_shifts == get_variant("beyond_tta").test_time_shifts
+    # best: beyond_tta's nets and one beyond_upsampled net, BEST_MEMBERS in all, read on more views
+    assert (
+        best.nets == BEST_MEMBERS
+        and best.joined == ("beyond_upsampled",)
+        and best.ablation_of == "beyond_tta"
+    )
+    assert [v.name for v in best.net_variants()] == ["best"] * (BEST_MEMBERS - 1) + ["beyond_upsampled"]
+    assert set(get_variant("beyond_tta").test_time_shifts) < set(best.test_time_shifts)
+    assert len(best.test_time_shifts) == 8 and sorted(best.test_time_rotations) == [-10, -5, 5, 10]
     assert smooth.ablation_of == "beyond_deep" and best.label_smoothing == smooth.label_smoothing > 0
     assert sharp.ablation_of == "beyond_smooth" and sharp.seed_id == smooth.seed_id  # the same nets
     temperatures = [
@@ -108,7 +117,7 @@ def test_the_deeper_digit_net_is_four_small_convolutions_down_to_3x3_and_best_en
     assert upsampled.build().get_layer("digit_net").get_layer("conv1_1").output.shape[1:3] == (28, 28)
     assert comparison_temperature(upsampled.build()) == COMPARISON_TEMPERATURE
     distilled = get_variant("beyond_distilled")  # one net, taught from the seeds of best's members
-    assert distilled.distillation.teachers == best.members and distilled.seed_id == best.seed_id
+    assert distilled.distillation.teachers == best.nets and distilled.seed_id == best.seed_id
     assert distilled.members == 1 and distilled.ablation_of == "beyond_deep"
 
 
@@ -216,6 +225,75 @@ def test_test_time_shifts_average_the_digit_probabilities_over_moved_pairs():
         np.testing.assert_allclose(
             keras.ops.softmax(model(pairs)[DIGIT1]), np.mean(probabilities, axis=0), atol=1e-5
         )
+
+
+def test_image_rotation_turns_images_as_scipy_does_and_averages_as_a_view():
+    import keras
+    from scipy import ndimage
+
+    from kerascmp.models import ImageRotation, ensemble_model
+    from kerascmp.variants import get_variant
+
+    pairs = np.random.default_rng(1).uniform(0, 255, size=(8, 2, 14, 14)).astype(np.float32)
+    for degrees in (5, -10):
+        expected = ndimage.rotate(pairs, degrees, axes=(2, 3), reshape=False, order=1, mode="grid-constant")
+        np.testing.assert_allclose(ImageRotation(degrees)(pairs), expected, atol=1e-3)
+    np.testing.assert_allclose(ImageRotation(90)(pairs), np.rot90(pairs, 1, axes=(2, 3)), atol=1e-3)
+
+    keras.utils.set_random_seed(0)
+    member = get_variant("analytic").build()
+    tta = ensemble_model([member], shifts=((1, 0),), rotations=(10,))
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(tta))
+    restored.set_weights(tta.get_weights())
+    views = [pairs, np.pad(pairs, ((0, 0), (0, 0), (1, 0), (0, 0)))[:, :, :14], ImageRotation(10)(pairs)]
+    probabilities = [keras.ops.softmax(member(view)[DIGIT1]) for view in views]
+    for model in (tta, restored):
+        np.testing.assert_allclose(
+            keras.ops.softmax(model(pairs)[DIGIT1]), np.mean(probabilities, axis=0), atol=1e-5
+        )
+
+
+def test_test_time_rotations_are_checked_and_recorded_only_where_set():
+    from kerascmp.engine.compile import training_recipe
+    from kerascmp.variants import get_variant
+
+    tta = get_variant("beyond_tta")
+    assert "test_time_rotations" not in training_recipe(tta)  # the recipes recorded before stay as they were
+    turned = replace(tta, name="turned", test_time_rotations=(5.0, -5.0))
+    assert turned.test_time_views == len(tta.test_time_shifts) + 2
+    assert training_recipe(turned)["test_time_rotations"] == [5.0, -5.0]
+    with pytest.raises(ValueError, match="non-zero degrees"):
+        replace(tta, name="still", test_time_rotations=(0.0,))
+    with pytest.raises(ValueError, match="test-time views"):
+        replace(get_variant("fc_baseline"), name="unpaired", test_time_rotations=(5.0,))
+
+
+def test_joined_nets_of_another_variant_train_and_average_with_the_members(tiny_pairs, monkeypatch):
+    from conftest import train_tiny
+    from kerascmp import seeds
+    from kerascmp.engine.compile import training_recipe
+    from kerascmp.models import digit_nets
+    from kerascmp.variants import get_variant, registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # the probe leaves with the test
+    mixed = registry.register_variant(
+        replace(get_variant("beyond_adam"), name="mixed", joined=("beyond_deep",))
+    )
+    assert mixed.nets == 2 and mixed.model_seeds(7) == seeds.member_seeds(7, 2)
+    assert training_recipe(mixed)["joined"] == {"beyond_deep": training_recipe(get_variant("beyond_deep"))}
+
+    result = train_tiny("mixed", tiny_pairs)
+    member, joined = (digit_nets(result.model.get_layer(f"member_{k}"))[0] for k in (0, 1))
+    layer_names = {layer.name for layer in joined.layers}
+    assert "conv1_1" in layer_names and "conv1_1" not in {layer.name for layer in member.layers}
+    assert 0 <= result.errors[error_key(TEST, COMPARISON)] <= 100
+
+    for joined_name, problem in (("nowhere", "unknown variant"), ("separate", "joined variant")):
+        registry.register_variant(replace(mixed, name="broken", joined=(joined_name,)))
+        with pytest.raises(ValueError, match=problem):
+            get_variant("broken").net_variants()
+    with pytest.raises(ValueError, match="joined nets and test-time views need joint training"):
+        replace(get_variant("fc_baseline"), name="unjoined", joined=("beyond_deep",))
 
 
 def test_an_ensemble_trains_exports_and_predicts_as_one_model(tmp_path):

@@ -12,7 +12,7 @@ import json
 import keras
 
 from kerascmp.names import COMPARISON, DIGIT1, DIGIT2
-from kerascmp.variants import Variant
+from kerascmp.variants import Variant, get_variant
 
 
 @keras.saving.register_keras_serializable(package="kerascmp")
@@ -81,9 +81,9 @@ def optimizer_config(optimizer: keras.optimizers.Optimizer) -> dict:
 def training_recipe(variant: Variant) -> dict:
     """How a variant trains beyond its architecture and hyperparameters: its optimiser (class, settings,
     schedule; built for a learning rate of 1 over 1000 steps, as the rate and the steps are hyperparameters
-    recorded beside it), how epochs pair the digits, its members, test-time shifts, staging, distillation
-    and label smoothing. Studies and searches store it with each round or trial, so a variant redefined
-    since is refused, not averaged in."""
+    recorded beside it), how epochs pair the digits, its members and joined nets, test-time shifts and
+    rotations, staging, distillation and label smoothing. Studies and searches store it with each round or
+    trial, so a variant redefined since is refused, not averaged in."""
     recipe = {
         "optimizer": optimizer_config(optimizer_for(variant, 1.0, 1000)),
         "pairing": variant.pairing,
@@ -95,6 +95,10 @@ def training_recipe(variant: Variant) -> dict:
         recipe["distillation"] = dataclasses.asdict(variant.distillation)
     if variant.label_smoothing:  # likewise
         recipe["label_smoothing"] = variant.label_smoothing
+    if variant.test_time_rotations:  # likewise
+        recipe["test_time_rotations"] = variant.test_time_rotations
+    if variant.joined:  # likewise; each joined net as its own variant trains it
+        recipe["joined"] = {name: training_recipe(get_variant(name)) for name in variant.joined}
     return json.loads(json.dumps(recipe, default=str))  # as JSON holds it: tuples become lists
 
 

@@ -102,12 +102,14 @@ def train_runs(
     variant = get_variant(specs[0].variant)
     hp = specs[0].hparams
     start, start_cpu = time.perf_counter(), time.process_time()
-    k = variant.members  # an ensemble trains its members as independent runs, packed together
+    # an ensemble trains its nets (members, then joined nets) as independent runs, packed together
+    net_variants = variant.net_variants()
+    k = len(net_variants)
     member_specs = [replace(spec, seed=seed) for spec in specs for seed in variant.model_seeds(spec.seed)]
     given = {i * k: model for i, model in enumerate(models or [])}  # a caller's model is member 0
     members = [
-        given[i] if i in given else build_model(spec.variant, seed=spec.seed, precision=hp.precision)
-        for i, spec in enumerate(member_specs)
+        given[i] if i in given else build_model(net_variants[i % k].name, seed=s.seed, precision=hp.precision)
+        for i, s in enumerate(member_specs)
     ]
     with precision_policy(hp.precision):
         if variant.staged:
@@ -117,8 +119,8 @@ def train_runs(
             if variant.distillation:
                 distilled = _teach(variant, specs, trainer, verbose, label)
             jobs = [
-                _pair_job(variant, spec, model, **targets)
-                for spec, model, targets in zip(member_specs, members, distilled)
+                _pair_job(net_variants[i % k], spec, model, **targets)
+                for i, (spec, model, targets) in enumerate(zip(member_specs, members, distilled))
             ]
             histories = trainer.fit(
                 jobs,
@@ -128,9 +130,9 @@ def train_runs(
                 verbose=verbose,
                 label=label,
             )
-        if k > 1 or variant.test_time_shifts:
+        if k > 1 or variant.test_time_views:
             models = [
-                ensemble_model(members[i : i + k], variant.test_time_shifts)
+                ensemble_model(members[i : i + k], variant.test_time_shifts, variant.test_time_rotations)
                 for i in range(0, len(members), k)
             ]
             histories = [mean_curves(histories[i : i + k]) for i in range(0, len(histories), k)]

@@ -1,5 +1,5 @@
 """kerascmp's own Keras layers: pixel scaling, noise removal, the analytic comparison and its sharpening, the
-ensemble's mean, elastic distortion.
+ensemble's mean, the test-time views (shifts, rotations), elastic distortion.
 
 Each is registered serialisable (package "kerascmp"), so a saved `.keras` model loads once this module is
 imported (importing `kerascmp.models` imports it).
@@ -105,6 +105,55 @@ class PixelShift(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "rows": self.rows, "cols": self.cols}
+
+
+@keras.saving.register_keras_serializable(package="kerascmp")
+class ImageRotation(layers.Layer):
+    """Images rotated by `degrees` about their centre, anticlockwise as displayed (scipy.ndimage.rotate's
+    turn, order 1, mode "grid-constant"), background 0: a test-time view. Acts on the last two axes, so a
+    batch of pairs (batch, 2, 14, 14) turns both its images. A fixed resampling is a linear map of the
+    pixels, so the layer is one float32 matrix product: exact, and plain for every export runtime."""
+
+    def __init__(self, degrees: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.degrees = float(degrees)
+
+    def build(self, input_shape):
+        self._resampling = rotation_resampling(self.degrees, input_shape[-2], input_shape[-1])
+
+    def call(self, images):
+        height, width = images.shape[-2], images.shape[-1]
+        pixels = ops.reshape(ops.cast(images, "float32"), (-1, height * width))
+        rotated = ops.matmul(pixels, ops.convert_to_tensor(self._resampling))
+        return ops.cast(ops.reshape(rotated, (-1, *images.shape[1:])), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "degrees": self.degrees}
+
+
+def rotation_resampling(degrees: float, height: int, width: int) -> np.ndarray:
+    """The (height*width, height*width) matrix that turns a flattened image (a row) by `degrees` about its
+    centre: each output pixel is its source point's bilinear mix of the 4 pixels around it, those
+    outside the image reading 0."""
+    angle = math.radians(degrees)
+    centre_row, centre_col = (height - 1) / 2, (width - 1) / 2
+    rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    # each output pixel's source: the output point turned back about the centre
+    source_rows = centre_row + math.cos(angle) * (rows - centre_row) + math.sin(angle) * (cols - centre_col)
+    source_cols = centre_col - math.sin(angle) * (rows - centre_row) + math.cos(angle) * (cols - centre_col)
+    resampling = np.zeros((height * width, height * width), "float64")
+    outputs = np.arange(height * width).reshape(height, width)
+    for neighbour_rows in (np.floor(source_rows), np.floor(source_rows) + 1):
+        for neighbour_cols in (np.floor(source_cols), np.floor(source_cols) + 1):
+            weight = (1 - np.abs(source_rows - neighbour_rows)) * (1 - np.abs(source_cols - neighbour_cols))
+            inside = (neighbour_rows >= 0) & (neighbour_rows < height)
+            inside &= (neighbour_cols >= 0) & (neighbour_cols < width)
+            sources = (neighbour_rows * width + neighbour_cols)[inside].astype(int)
+            np.add.at(resampling, (sources, outputs[inside]), weight[inside])
+    return resampling.astype("float32")
 
 
 @keras.saving.register_keras_serializable(package="kerascmp")

@@ -12,6 +12,7 @@ from keras import layers, ops
 from kerascmp.models.layers import (
     AnalyticComparison,
     ElasticDistortion,
+    ImageRotation,
     OneHotArgmax,
     PixelShift,
     ProbabilityMean,
@@ -110,15 +111,23 @@ def analytic_comparator(temperature: float = 1.0) -> keras.Model:
 
 
 def ensemble_model(
-    members: list[keras.Model], shifts: tuple[tuple[int, int], ...] = (), name: str = "ensemble"
+    members: list[keras.Model],
+    shifts: tuple[tuple[int, int], ...] = (),
+    rotations: tuple[float, ...] = (),
+    name: str = "ensemble",
 ) -> keras.Model:
     """K trained pair models with digit heads as one pair model: each digit's probabilities are the mean
     over members and views, and the comparison is the exact P(a <= b) of those means (`AnalyticComparison`).
     The views are the pairs as given and, for test-time augmentation, moved by each (rows, cols) of `shifts`
-    (`PixelShift`). The members are renamed "member_<k>": names must be unique within a model. The
-    ensemble compares as its members do, at their comparison temperature."""
+    (`PixelShift`) and turned by each angle of `rotations` in degrees (`ImageRotation`, in float32). The
+    members are renamed "member_<k>": names must be unique within a model. The ensemble compares as its
+    first member does, at its comparison temperature."""
     pairs = keras.Input((2, 14, 14), name="pairs")
     views = [pairs] + [PixelShift(rows, cols, name=f"shift_{rows}_{cols}")(pairs) for rows, cols in shifts]
+    views += [
+        ImageRotation(degrees, dtype="float32", name=f"rotation_{k}")(pairs)
+        for k, degrees in enumerate(rotations)
+    ]
     for k, member in enumerate(members):
         member.name = f"member_{k}"
     outputs = [member(view) for member in members for view in views]

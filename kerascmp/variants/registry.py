@@ -100,7 +100,12 @@ class Variant:
     `members` K > 1, a run trains K models from seeds derived from its own and returns their ensemble
     (kerascmp.models.ensemble_model: digit probabilities averaged, compared exactly). `test_time_shifts`
     adds test-time augmentation: the trained model's digit probabilities are averaged over the pairs as
-    given and moved by each (rows, cols) whole pixels, in the exported model too. `distillation` trains
+    given and moved by each (rows, cols) whole pixels, in the exported model too; `test_time_rotations`
+    adds views turned by each of its angles in degrees (`kerascmp.models.ImageRotation`). `joined` names
+    other variants whose nets join the ensemble, one net each: an ensemble of different architectures. Each
+    trains as a member of its own variant would (its build, loss, pairing, smoothing), with the run's
+    hyperparameters, packed with the rest; all are read on this variant's views and compared at its first
+    member's temperature. `distillation` trains
     the run's one net from teachers (`Distillation`); its cost includes theirs, and its training digit
     curves count disagreements with the teachers, not errors. `label_smoothing` e trains both digit outputs
     on their labels smoothed towards the uniform distribution, (1 - e) * one-hot + e / 10.
@@ -118,6 +123,8 @@ class Variant:
     pairing: str = "fixed"
     members: int = 1
     test_time_shifts: tuple[tuple[int, int], ...] = ()
+    test_time_rotations: tuple[float, ...] = ()
+    joined: tuple[str, ...] = ()
     distillation: Distillation | None = None
     label_smoothing: float = 0.0
     seed_id: int | None = None
@@ -135,18 +142,20 @@ class Variant:
             raise ValueError(f"variant {self.name}: staged training needs digit outputs")
         if self.pairing not in PAIRINGS:
             raise ValueError(f"variant {self.name}: pairing must be one of {', '.join(PAIRINGS)}")
-        if (self.pairing != "fixed" or self.members > 1 or self.test_time_shifts) and (
+        if (self.pairing != "fixed" or self.members > 1 or self.test_time_views or self.joined) and (
             self.staged or not self.has_digit_heads
         ):
             raise ValueError(
-                f"variant {self.name}: re-pairing, ensembles and test-time shifts need joint training with "
-                "digit heads"
+                f"variant {self.name}: re-pairing, ensembles, joined nets and test-time views need joint "
+                "training with digit heads"
             )
+        if not all(math.isfinite(degrees) and degrees != 0 for degrees in self.test_time_rotations):
+            raise ValueError(f"variant {self.name}: test-time rotations must be finite, non-zero degrees")
         if self.members < 1:
             raise ValueError(f"variant {self.name}: members must be >= 1")
         if self.distillation is not None:
             self.distillation.validate(self.name)
-            if self.members > 1 or self.staged or not self.has_digit_heads:
+            if self.nets > 1 or self.staged or not self.has_digit_heads:
                 raise ValueError(
                     f"variant {self.name}: distillation trains one net with digit heads, jointly"
                 )
@@ -166,17 +175,39 @@ class Variant:
         return all(output in self.outputs for output in DIGIT_OUTPUTS)
 
     @property
+    def nets(self) -> int:
+        """How many nets a run returns (averaged as one model where more than 1): members, joined nets."""
+        return self.members + len(self.joined)
+
+    @property
+    def test_time_views(self) -> int:
+        """How many views besides the pairs as given the trained model averages: shifted and rotated."""
+        return len(self.test_time_shifts) + len(self.test_time_rotations)
+
+    @property
     def uses_c_aux(self) -> bool:
         """Whether the loss has auxiliary digit terms to weight (staged training trains the digits alone)."""
         return self.has_digit_heads and not self.staged
 
     def model_seeds(self, seed: int) -> list[int]:
-        """The seeds of the nets a run from `seed` returns: an ensemble's members, one per member, or a
-        distilled run's one net, the seed after its teachers' (which are the members of an ensemble of as
-        many: kerascmp.seeds)."""
+        """The seeds of the nets a run from `seed` returns: an ensemble's members, then its joined nets, as
+        the members of an ensemble of as many; or a distilled run's one net, the seed after its teachers'
+        (which are the members of an ensemble of as many: kerascmp.seeds)."""
         if self.distillation:
             return [seeds.student_seed(seed, self.distillation.teachers)]
-        return seeds.member_seeds(seed, self.members)
+        return seeds.member_seeds(seed, self.nets)
+
+    def net_variants(self) -> list[Variant]:
+        """The variant each of a run's nets is built and trained as: itself for its members, then each
+        joined variant, checked to train jointly with digit heads."""
+        joined = [get_variant(name) for name in self.joined]
+        for other in joined:
+            if other.staged or not other.has_digit_heads or other.distillation or other.joined:
+                raise ValueError(
+                    f"variant {self.name}: joined variant {other.name} must train one net with digit heads, "
+                    "jointly, without distillation or joined nets of its own"
+                )
+        return [self] * self.members + joined
 
     def hyperparameters(self, **overrides) -> Hyperparameters:
         """The variant's defaults, with the `overrides` that are not None."""
