@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{hparams.precision}"
         + (
             f"; an ensemble of {variant.members} members"
-            + (f" and {len(variant.joined)} {', '.join(variant.joined)} nets" if variant.joined else "")
+            + (f" and {len(variant.joined)} joined ({', '.join(variant.joined)})" if variant.joined else "")
             + ", trained independently"
             if variant.nets > 1
             else ""

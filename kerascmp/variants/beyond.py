@@ -8,14 +8,15 @@ the analytic comparison head and train only on the 1000 training pairs. The firs
 label smoothing (`beyond_smooth`), compares its digits sharpened (`beyond_sharp`), reads them also shifted
 by a pixel each way (`beyond_tta`, `Variant.test_time_shifts`: it helped the smoothed net on held-out
 pairs, not the unsmoothed one on split-off pairs), reads them upsampled to 28x28 (`beyond_upsampled`, the
-`upsample` switch), and ends in `best`, `BEST_MEMBERS` of `beyond_tta`'s nets: upsampled members cost
-about 4x as much, and 2 of them at half the epochs were worse than best's 4 on held-out pairs. Elastic
-distortions (the `elastic` switch) were tried on validation pairs and left out
-(tuning/results/beyond2_probes).
+`upsample` switch), and ends in `best`: `BEST_MEMBERS` nets, `beyond_tta`'s but for `UPSAMPLED_MEMBERS`
+of `beyond_upsampled`'s (`Variant.joined`: an upsampled net trains about 4x as long, and errs on other
+digits), each digit also read shifted diagonally and turned by a few degrees (`Variant.test_time_rotations`).
+Elastic distortions (the `elastic` switch) were tried on validation pairs and left out; every choice is in
+tuning/results/beyond2_probes.
 Each row keeps the row before's learning rate and c_aux unless it changes the optimiser; each `seed_id` is
 its name's CRC-32, as studies before seed ids drew it, but for `beyond_ensemble` (named `best` until
 2026-12-03: it keeps that name's seeds, and its numbers), `best` ("beyond2_best"'s), `beyond_distilled`
-(best's, so that its teachers start from the seeds of best's members), and `beyond_sharp` and `beyond_tta`
+(best's, so that its teachers start from the seeds of best's nets), and `beyond_sharp` and `beyond_tta`
 (beyond_smooth's: the same nets).
 
 Importing this module is free: TensorFlow loads when a model or an optimiser is first built.
