@@ -34,8 +34,8 @@ def test_tuning_builds_the_model_training_would_build_as_member_0(variant, seed)
     settings = SearchSettings(variant, (0.01,), (0.25,), rounds=1, epochs=1, pairs=100, seed=seed)
     hypermodel = ComparisonHyperModel(settings)
     built = hypermodel.build(keras_tuner.HyperParameters())
-    members = get_variant(variant).members
-    expected = build_model(variant, seed=seeds.member_seed(seed, 0, members), precision=settings.precision)
+    nets = get_variant(variant).nets  # members, then joined nets: the seeds of an ensemble of as many
+    expected = build_model(variant, seed=seeds.member_seed(seed, 0, nets), precision=settings.precision)
     for ours, theirs in zip(built.weights, expected.weights, strict=True):
         np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
 

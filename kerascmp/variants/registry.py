@@ -105,10 +105,10 @@ class Variant:
     other variants whose nets join the ensemble, one net each: an ensemble of different architectures. Each
     trains as a member of its own variant would (its build, loss, pairing, smoothing), with the run's
     hyperparameters, packed with the rest; all are read on this variant's views and compared at its first
-    member's temperature. `distillation` trains
-    the run's one net from teachers (`Distillation`); its cost includes theirs, and its training digit
-    curves count disagreements with the teachers, not errors. `label_smoothing` e trains both digit outputs
-    on their labels smoothed towards the uniform distribution, (1 - e) * one-hot + e / 10.
+    member's temperature. `distillation` trains the run's one net from teachers (`Distillation`); its cost
+    includes theirs, and its training digit curves count disagreements with the teachers, not errors.
+    `label_smoothing` e trains both digit outputs on their labels smoothed towards the uniform
+    distribution, (1 - e) * one-hot + e / 10.
     """
 
     name: str

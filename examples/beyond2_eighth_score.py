@@ -1,6 +1,7 @@
-"""Score mixes of nets and views from explore.py's logits, round by round: errors.csv.
+"""Beyond II's eighth round of validation probes, part 2: score mixes of nets and views from the logits
+beyond2_eighth_views.py saved, round by round (tuning/results/beyond2_probes/h_views_joined/errors.csv).
 
-    python score.py > errors.csv
+    python examples/beyond2_eighth_score.py <logits dir> > errors.csv
 
 Each mix averages its nets' softmax probabilities over its views, then compares the two digits exactly
 (P(a <= b) of the mean probabilities, sharpened at temperature 0.5: kerascmp's AnalyticComparison and
@@ -27,10 +28,10 @@ def comparison_and_digit_error(probs, classes, temperature=TEMPERATURE):
     return 100 * np.mean(verdict != target), 100 * np.mean(probs.argmax(-1) != classes.reshape(-1))
 
 
-def load(name):
+def load(logits_dir, name):
     """Round -> (probabilities (nets, views, 2N, 10), classes (N, 2), view names)."""
     rounds = {}
-    for path in sorted(glob.glob(f"/work/probes/explore/{name}_r*.npz")):
+    for path in sorted(glob.glob(f"{logits_dir}/{name}_r*.npz")):
         stored = np.load(path)
         rounds[int(path.split("_r")[-1].split(".")[0])] = (
             softmax(stored["logits"], axis=-1),
@@ -54,7 +55,7 @@ def errors(sources, views, rounds):
 
 
 if __name__ == "__main__":
-    plain, upsampled = load("h_best_tta"), load("h_upsample_tta")
+    plain, upsampled = load(sys.argv[1], "h_best_tta"), load(sys.argv[1], "h_upsample_tta")
     rounds = sorted(set(plain) & set(upsampled))
     given_and_shifts = ["id", "s+r", "s-r", "s+c", "s-c"]
     diagonal = ["d++", "d+-", "d-+", "d--"]

@@ -1,11 +1,12 @@
-"""Train a probe variant's nets on the held-out rounds and save every net's digit logits on 15 test-time
-views of the held-out digits, for scoring mixes of nets and views offline (score.py).
+"""Beyond II's eighth round of validation probes (tuning/results/beyond2_probes/, "Eighth round"), part 1:
+train a probe variant's nets on the held-out rounds and save every net's digit logits on 15 test-time views
+of the held-out digits, for scoring mixes of nets and views offline (beyond2_eighth_score.py).
 
-    PYTHONPATH=. python tuning/results/beyond2_probes/h_views_joined/explore.py <variant> <first> <last + 1>
+    PYTHONPATH=. python examples/beyond2_eighth_views.py <variant> <first round> <last round + 1> <logits dir>
 
 It loads the sixth and seventh rounds' plugins, whose `h_best_tta` and `h_upsample_tta` it trains round by
 round on `tuning.search --held-out-pairs 5000`'s data and seeds (but TensorFlow's default threads: see the
-README), and writes one .npz per round to /work/probes/explore/.
+probes README), and writes one .npz per round to the logits dir.
 """
 
 import sys
@@ -66,7 +67,7 @@ VIEWS = {
     "z1.1": lambda x: zoom(x, 1.1),
 }
 
-name, first, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+name, first, last, logits_dir = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 variant = get_variant(name)
 hp = variant.hyperparameters(learning_rate=0.01, c_aux=0.4)
 trainer = Trainer()
@@ -95,7 +96,7 @@ for r in range(first, last):
     )
     err = result.errors[error_key(VALIDATION, COMPARISON)]
     np.savez_compressed(
-        f"/work/probes/explore/{name}_r{r}.npz",
+        f"{logits_dir}/{name}_r{r}.npz",
         logits=logits,
         classes=validation.classes,
         views=np.array(list(VIEWS)),
