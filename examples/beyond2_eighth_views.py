@@ -15,18 +15,15 @@ import time
 import numpy as np
 from scipy import ndimage
 
+from kerascmp import seeds
+from kerascmp.data import training_and_held_out_pairs
+from kerascmp.engine.fitting import Trainer
+from kerascmp.engine.runs import train_runs
+from kerascmp.engine.specs import RunSpec
+from kerascmp.models import digit_nets
+from kerascmp.names import COMPARISON, VALIDATION, error_key
+from kerascmp.variants import get_variant
 from kerascmp.variants.registry import load_plugin
-
-load_plugin("examples/beyond2_sixth_probes.py")
-load_plugin("examples/beyond2_seventh_probes.py")
-from kerascmp import seeds  # noqa: E402
-from kerascmp.data import training_and_held_out_pairs  # noqa: E402
-from kerascmp.engine.fitting import Trainer  # noqa: E402
-from kerascmp.engine.runs import train_runs  # noqa: E402
-from kerascmp.engine.specs import RunSpec  # noqa: E402
-from kerascmp.models import digit_nets  # noqa: E402
-from kerascmp.names import COMPARISON, VALIDATION, error_key  # noqa: E402
-from kerascmp.variants import get_variant  # noqa: E402
 
 
 def shift(x, dr, dc):
@@ -67,42 +64,50 @@ VIEWS = {
     "z1.1": lambda x: zoom(x, 1.1),
 }
 
-name, first, last, logits_dir = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-variant = get_variant(name)
-hp = variant.hyperparameters(learning_rate=0.01, c_aux=0.4)
-trainer = Trainer()
-for r in range(first, last):
-    t = time.time()
-    seed = seeds.round_seed(0, r)
-    fit_pairs, validation = training_and_held_out_pairs(1000, 5000, seed)
-    (result,) = train_runs(
-        [RunSpec(name, seed, hp, fit_pairs, {VALIDATION: validation})], trainer=trainer, verbose=False
-    )
-    model = result.model
-    ensembled = variant.members > 1 or variant.test_time_shifts
-    members = [model.get_layer(f"member_{k}") for k in range(variant.members)] if ensembled else [model]
-    images = validation.pairs.reshape(-1, 14, 14).astype("float32")
-    views = [np.asarray(f(images), "float32") for f in VIEWS.values()]
-    logits = np.stack(
-        [
-            np.stack(
-                [
-                    np.asarray(digit_nets(m)[0].predict(v, batch_size=2500, verbose=0), "float32")
-                    for v in views
-                ]
-            )
-            for m in members
-        ]
-    )
-    err = result.errors[error_key(VALIDATION, COMPARISON)]
-    np.savez_compressed(
-        f"{logits_dir}/{name}_r{r}.npz",
-        logits=logits,
-        classes=validation.classes,
-        views=np.array(list(VIEWS)),
-        recorded=err,
-    )
-    print(
-        f"{name} round {r}: recorded {err:.2f} %, train {result.wall_s:.0f} s, total {time.time() - t:.0f} s",
-        flush=True,
-    )
+
+def main(name: str, first: int, last: int, logits_dir: str) -> None:
+    load_plugin("examples/beyond2_sixth_probes.py")
+    load_plugin("examples/beyond2_seventh_probes.py")
+    variant = get_variant(name)
+    hp = variant.hyperparameters(learning_rate=0.01, c_aux=0.4)
+    trainer = Trainer()
+    for r in range(first, last):
+        t = time.time()
+        seed = seeds.round_seed(0, r)
+        fit_pairs, validation = training_and_held_out_pairs(1000, 5000, seed)
+        (result,) = train_runs(
+            [RunSpec(name, seed, hp, fit_pairs, {VALIDATION: validation})], trainer=trainer, verbose=False
+        )
+        model = result.model
+        ensembled = variant.members > 1 or variant.test_time_shifts
+        members = [model.get_layer(f"member_{k}") for k in range(variant.members)] if ensembled else [model]
+        images = validation.pairs.reshape(-1, 14, 14).astype("float32")
+        views = [np.asarray(f(images), "float32") for f in VIEWS.values()]
+        logits = np.stack(
+            [
+                np.stack(
+                    [
+                        np.asarray(digit_nets(m)[0].predict(v, batch_size=2500, verbose=0), "float32")
+                        for v in views
+                    ]
+                )
+                for m in members
+            ]
+        )
+        err = result.errors[error_key(VALIDATION, COMPARISON)]
+        np.savez_compressed(
+            f"{logits_dir}/{name}_r{r}.npz",
+            logits=logits,
+            classes=validation.classes,
+            views=np.array(list(VIEWS)),
+            recorded=err,
+        )
+        print(
+            f"{name} round {r}: recorded {err:.2f} %, train {result.wall_s:.0f} s, "
+            f"total {time.time() - t:.0f} s",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":  # as a script only: kerascmp's plugin tests load every example
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
