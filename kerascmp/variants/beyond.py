@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 DIGIT_NET_SWITCHES = ("batch_norm", "dropout", "augment", "elastic", "width", "deep", "upsample")
 DROPOUT = 0.3
 ENSEMBLE_MEMBERS = 3
-BEST_MEMBERS = 4  # the most nets whose round fits in 5 minutes on 2 cores with room to spare
+BEST_MEMBERS = 4  # nets: a round took 209-225 s on 2 cores on 2026-12-06 (5 minutes; not on a slow day)
 UPSAMPLED_MEMBERS = 1  # of best's nets, those upsampled (beyond_upsampled's): about 4x the training each
 LABEL_SMOOTHING = 0.1
 COMPARISON_TEMPERATURE = 0.5  # sharpens the smoothed digits before comparing (Sharpening)
