@@ -18,14 +18,13 @@ For example:
 from kerascmp import Hyperparameters, Variant, register_variant
 from kerascmp.variants.beyond import (
     COMPARISON_TEMPERATURE,
+    DIAGONAL_SHIFTS,
     DROPOUT,
     LABEL_SMOOTHING,
     LONG_EPOCHS,
     TEST_TIME_SHIFTS,
     adam_cosine,
 )
-
-DIAGONAL_SHIFTS = ((1, 1), (1, -1), (-1, 1), (-1, -1))
 
 
 def _pair_model(upsample: bool):

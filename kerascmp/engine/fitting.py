@@ -175,6 +175,7 @@ class Trainer:
                     for job in jobs
                 ],
                 "label_smoothing": [job.label_smoothing for job in jobs],
+                "sam_radius": [job.sam_radius for job in jobs],
                 "steps": steps,
                 "validation": has_validation,
                 "policy": keras.config.dtype_policy().name,

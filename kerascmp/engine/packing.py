@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerascmp import seeds
+from kerascmp.engine.sharpness import SharpnessAwareModel
 from kerascmp.names import COMPARISON, DIGIT, DIGIT1, DIGIT2, PAIRINGS
 
 # Up to 10 steps per execution: one Python round trip per epoch of 1000 pairs (see benchmarks/README.md).
@@ -52,6 +53,9 @@ class Job:
     soft_digits: np.ndarray | None = None
     temperature: float = 1.0
     label_smoothing: float = 0.0  # of the digit losses, where they train on labels
+    sam_radius: float = (
+        0.0  # sharpness-aware minimisation's radius (kerascmp.engine.sharpness); 0: plain steps
+    )
 
     def __post_init__(self):
         if self.pairing not in PAIRINGS:
@@ -74,7 +78,8 @@ def has_soft_target(job: Job, output: str) -> bool:
 
 
 def pack(jobs: list[Job], replicas: list[keras.Model]) -> keras.Model:
-    """One functional model: input `x{r}` feeds replica r; outputs `r{r}_{output}`."""
+    """One functional model: input `x{r}` feeds replica r; outputs `r{r}_{output}`. Jobs with a SAM radius
+    pack into a `SharpnessAwareModel`, and must then share it: one step's two passes run every replica."""
     inputs, outputs = {}, {}
     for r, (job, replica) in enumerate(zip(jobs, replicas)):
         inputs[f"x{r}"] = keras.Input(replica.input_shape[1:], name=f"x{r}")
@@ -83,7 +88,12 @@ def pack(jobs: list[Job], replicas: list[keras.Model]) -> keras.Model:
                 outputs[output_key(r, name)] = keras.layers.Identity(
                     name=output_key(r, name), dtype="float32"
                 )(tensor)
-    return keras.Model(inputs, outputs, name="packed")
+    radii = {job.sam_radius for job in jobs}
+    if radii == {0.0}:
+        return keras.Model(inputs, outputs, name="packed")
+    if len(radii) > 1:
+        raise ValueError("runs packed together must share their SAM radius (sam_radius)")
+    return SharpnessAwareModel(inputs, outputs, radius=jobs[0].sam_radius, replicas=replicas, name="packed")
 
 
 def epoch_orders(seed: int, n: int, epochs: int) -> np.ndarray:

@@ -64,6 +64,7 @@ def _job(variant: Variant, spec: RunSpec, *, model, x, y, weights, monitor=None,
         optimizer=optimizer_for(variant, spec.hparams.learning_rate, steps),
         pairing=variant.pairing,  # "fixed" for staged variants, whose stages train on digits or codes
         label_smoothing=variant.label_smoothing,
+        sam_radius=variant.sam_radius,
         **distilled,
     )
 

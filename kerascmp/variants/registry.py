@@ -108,7 +108,9 @@ class Variant:
     member's temperature. `distillation` trains the run's one net from teachers (`Distillation`); its cost
     includes theirs, and its training digit curves count disagreements with the teachers, not errors.
     `label_smoothing` e trains both digit outputs on their labels smoothed towards the uniform
-    distribution, (1 - e) * one-hot + e / 10.
+    distribution, (1 - e) * one-hot + e / 10. `sam_radius` r > 0 trains by sharpness-aware minimisation
+    (kerascmp.engine.sharpness): each step's gradient is taken at the weights moved r (L2) up the gradient,
+    for twice the step's cost.
     """
 
     name: str
@@ -127,6 +129,7 @@ class Variant:
     joined: tuple[str, ...] = ()
     distillation: Distillation | None = None
     label_smoothing: float = 0.0
+    sam_radius: float = 0.0
     seed_id: int | None = None
     report_point: GridPoint | None = None
     ablation_of: str | None = "main"
@@ -165,6 +168,8 @@ class Variant:
             raise ValueError(
                 f"variant {self.name}: label smoothing needs digit outputs trained jointly on labels"
             )
+        if not (math.isfinite(self.sam_radius) and self.sam_radius >= 0):
+            raise ValueError(f"variant {self.name}: the SAM radius must be a finite number >= 0")
         if not self.label:
             object.__setattr__(self, "label", self.name)
         if self.seed_id is None:
