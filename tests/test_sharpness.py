@@ -43,6 +43,23 @@ def test_a_step_descends_with_the_gradient_taken_up_the_gradient(tiny_pairs):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_batch_norm_keeps_the_statistics_of_the_weights_it_keeps(tiny_pairs):
+    from kerascmp.models import analytic_comparator, build_digit_net, pair_model
+
+    train = tiny_pairs[0]
+    moving = []
+    for radius in (0.0, RADIUS):
+        keras.utils.set_random_seed(3)  # no random layers: both runs see the same weights and batch
+        model = pair_model(build_digit_net(batch_norm=True), comparator=analytic_comparator())
+        job = pair_job(3, keras.optimizers.SGD(LEARNING_RATE), train, "analytic")
+        job = dataclasses.replace(job, model=model, sam_radius=radius)
+        Trainer(reuse=False).fit([job], epochs=1, batch_size=len(train), verbose=False)
+        moving.append([v.numpy() for v in model.non_trainable_weights if "moving" in v.path])
+    assert moving[0]
+    for plain, sharpness_aware in zip(*moving):
+        np.testing.assert_allclose(sharpness_aware, plain, rtol=1e-5, atol=1e-6)
+
+
 def test_packed_runs_each_move_along_their_own_gradient(tiny_pairs):
     train = tiny_pairs[0]
     alone = [one_step(None, train, seed=seed, radius=RADIUS) for seed in (3, 4)]
