@@ -13,6 +13,7 @@ DIGIT2 = "digit2"  # 10 logits: the second image's digit
 DIGIT = "digit"  # 10 logits of a single digit: the first stage of staged (separate) training
 PAIR_OUTPUTS = (DIGIT1, DIGIT2, COMPARISON)  # table order
 DIGIT_OUTPUTS = (DIGIT1, DIGIT2)
+CLASSES = {COMPARISON: 2, DIGIT1: 10, DIGIT2: 10, DIGIT: 10}  # how many logits each output has
 
 REPORT_VARIANTS = (  # `--variants all`: the six the report compares, in its table's order
     "main",

@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 
 # The independent NumPy streams drawn from one run's seed: np.random.default_rng([seed, stream]).
-VALIDATION_SPLIT, EPOCH_ORDERS, REPAIRING, SWAPS = 1, 2, 3, 4
+VALIDATION_SPLIT, EPOCH_ORDERS, REPAIRING, SWAPS, MIXUP = 1, 2, 3, 4, 5
 
 
 def round_seed(seed: int, round_index: int) -> int:
@@ -51,5 +51,5 @@ def student_seed(seed: int, teachers: int) -> int:
 
 
 def stream(seed: int, which: int) -> np.random.Generator:
-    """One of a run's independent NumPy streams (VALIDATION_SPLIT, EPOCH_ORDERS, REPAIRING, SWAPS)."""
+    """One of a run's independent NumPy streams (VALIDATION_SPLIT, EPOCH_ORDERS, REPAIRING, SWAPS, MIXUP)."""
     return np.random.default_rng([seed, which])

@@ -7,7 +7,7 @@ import contextlib
 import keras
 
 from kerascmp.errors import VariantError
-from kerascmp.names import COMPARISON, DIGIT1, DIGIT2
+from kerascmp.names import CLASSES
 from kerascmp.variants import Variant, get_variant
 
 
@@ -63,9 +63,6 @@ def _float32_policies(config):
     if isinstance(config, list):
         return [_float32_policies(value) for value in config]
     return config
-
-
-CLASSES = {COMPARISON: 2, DIGIT1: 10, DIGIT2: 10}  # first > second / first <= second; the ten digits
 
 
 def check_model(variant: Variant, model) -> None:

@@ -82,8 +82,8 @@ def training_recipe(variant: Variant) -> dict:
     """How a variant trains beyond its architecture and hyperparameters: its optimiser (class, settings,
     schedule; built for a learning rate of 1 over 1000 steps, as the rate and the steps are hyperparameters
     recorded beside it), how epochs pair the digits, its members and joined nets, test-time shifts and
-    rotations, staging, distillation, label smoothing and SAM's radius. Studies and searches store it with
-    each round or trial, so a variant redefined since is refused, not averaged in."""
+    rotations, staging, distillation, label smoothing, SAM's radius and mixup. Studies and searches store it
+    with each round or trial, so a variant redefined since is refused, not averaged in."""
     recipe = {
         "optimizer": optimizer_config(optimizer_for(variant, 1.0, 1000)),
         "pairing": variant.pairing,
@@ -99,6 +99,8 @@ def training_recipe(variant: Variant) -> dict:
         recipe["test_time_rotations"] = variant.test_time_rotations
     if variant.sam_radius:  # likewise
         recipe["sam_radius"] = variant.sam_radius
+    if variant.mixup:  # likewise
+        recipe["mixup"] = variant.mixup
     if variant.joined:  # likewise; each joined net as its own variant trains it
         recipe["joined"] = {name: training_recipe(get_variant(name)) for name in variant.joined}
     return json.loads(json.dumps(recipe, default=str))  # as JSON holds it: tuples become lists

@@ -176,6 +176,7 @@ class Trainer:
                 ],
                 "label_smoothing": [job.label_smoothing for job in jobs],
                 "sam_radius": [job.sam_radius for job in jobs],
+                "mixup": [job.mixup for job in jobs],
                 "steps": steps,
                 "validation": has_validation,
                 "policy": keras.config.dtype_policy().name,
@@ -238,8 +239,9 @@ def _compile(
 
 
 def output_loss(job: Job, output: str) -> keras.losses.Loss:
-    """The loss of the job's `output`: distillation's soft targets or label smoothing where the job has them
-    on its digits, else the cross-entropy to the labels."""
+    """The loss of the job's `output`: the cross-entropy to probabilities where it trains on them (mixup's
+    smoothing is in its targets), label smoothing where the job has it on its digits, else the cross-entropy
+    to the labels."""
     if has_soft_target(job, output):
         return SoftTargetCrossentropy(job.temperature)
     if job.label_smoothing and output in (DIGIT1, DIGIT2):

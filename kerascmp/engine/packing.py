@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from kerascmp import seeds
 from kerascmp.engine.sharpness import SharpnessAwareModel
-from kerascmp.names import COMPARISON, DIGIT, DIGIT1, DIGIT2, PAIRINGS
+from kerascmp.names import CLASSES, COMPARISON, DIGIT, DIGIT1, DIGIT2, PAIRINGS
 
 # Up to 10 steps per execution: one Python round trip per epoch of 1000 pairs (see benchmarks/README.md).
 MAX_STEPS_PER_EXECUTION = 10
@@ -53,9 +53,8 @@ class Job:
     soft_digits: np.ndarray | None = None
     temperature: float = 1.0
     label_smoothing: float = 0.0  # of the digit losses, where they train on labels
-    sam_radius: float = (
-        0.0  # sharpness-aware minimisation's radius (kerascmp.engine.sharpness); 0: plain steps
-    )
+    sam_radius: float = 0.0  # sharpness-aware minimisation's (kerascmp.engine.sharpness); 0: plain steps
+    mixup: float = 0.0  # mixup's alpha (`mixup_draws`); 0: none
 
     def __post_init__(self):
         if self.pairing not in PAIRINGS:
@@ -66,6 +65,10 @@ class Job:
             self.x.shape[1:] != (2, 14, 14) or not {DIGIT1, DIGIT2} <= set(self.y)
         ):
             raise ValueError(f"pairing {self.pairing!r} needs pairs (N, 2, 14, 14) and both digits' labels")
+        if self.mixup and (self.pairing == "fixed" or self.soft_digits is not None):
+            raise ValueError(
+                "mixup mixes re-formed pairs of labelled digits: it needs a pairing other than fixed"
+            )
 
 
 def output_key(replica: int, output: str) -> str:
@@ -73,8 +76,9 @@ def output_key(replica: int, output: str) -> str:
 
 
 def has_soft_target(job: Job, output: str) -> bool:
-    """Whether the job's `output` trains on probabilities (distillation's digits) rather than labels."""
-    return job.soft_digits is not None and output in (DIGIT1, DIGIT2)
+    """Whether the job's `output` trains on probabilities (mixup's outputs, distillation's digits) rather than
+    labels."""
+    return job.mixup > 0 or (job.soft_digits is not None and output in (DIGIT1, DIGIT2))
 
 
 def pack(jobs: list[Job], replicas: list[keras.Model]) -> keras.Model:
@@ -116,6 +120,17 @@ def epoch_digit_pairs(seed: int, n: int, epochs: int, pairing: str) -> np.ndarra
     return pairs.astype(np.int32)
 
 
+def mixup_draws(seed: int, n: int, epochs: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mixup (Zhang et al., 2018) for a run's epochs, drawn from its own seed: (epochs * n, 2) the digit
+    indices of each training pair's partner, a pair formed as the re-paired ones are, and (epochs * n,) its
+    weight w ~ Beta(alpha, alpha) folded to >= 1/2, so the pair's own labels lead. The pair trains on
+    w * itself + (1 - w) * its partner, images and one-hot targets alike."""
+    rng = seeds.stream(seed, seeds.MIXUP)
+    partners = np.concatenate([rng.permutation(2 * n).reshape(n, 2) for _ in range(epochs)])
+    weights = rng.beta(alpha, alpha, size=epochs * n)
+    return partners.astype(np.int32), np.maximum(weights, 1 - weights).astype(np.float32)
+
+
 def _static_pipeline() -> tf.data.Options:
     """tf.data without its autotuning thread: on this 2-core CPU, destroying an autotuned iterator at the end
     of `fit` stalled one round in two by a fixed ~3 s (benchmarks/README.md); a small fixed prefetch does."""
@@ -153,6 +168,11 @@ def training_dataset(jobs: list[Job], epochs: int, batch_size: int) -> tf.data.D
     orders = np.concatenate(
         [orders] + [d.reshape(epochs, n, 2) for d in digit_orders if d is not None], axis=-1
     )  # (epochs, n, R + 2 * repairing jobs)
+    draws = [mixup_draws(job.seed, n, epochs, job.mixup) if job.mixup else None for job in jobs]
+    if any(d is not None for d in draws):  # a last column: each example's row in the draws
+        rows = np.arange(epochs * n, dtype=np.int32).reshape(epochs, n, 1)
+        orders = np.concatenate([orders, rows], axis=-1)
+    draws = [None if d is None else tuple(tf.constant(a) for a in d) for d in draws]
 
     def gather(index):
         x, y, column = {}, {}, len(jobs)
@@ -162,12 +182,12 @@ def training_dataset(jobs: list[Job], epochs: int, batch_size: int) -> tf.data.D
                 column += 2
                 x[f"x{r}"] = tf.gather(xs[r], digits)
                 classes = tf.gather(ys[r], digits)
-                targets = {
-                    DIGIT1: classes[:, 0],
-                    DIGIT2: classes[:, 1],
-                    COMPARISON: tf.cast(classes[:, 0] <= classes[:, 1], tf.int32),
-                }
+                targets = _pair_targets(classes)
                 names = list(job.loss_weights)
+                if draws[r] is not None:
+                    x[f"x{r}"], targets = _mixed(
+                        job, x[f"x{r}"], targets, xs[r], ys[r], *draws[r], index[:, -1]
+                    )
             else:
                 x[f"x{r}"] = tf.gather(xs[r], index[:, r])
                 targets = {name: tf.gather(v, index[:, r]) for name, v in ys[r].items()}
@@ -185,10 +205,40 @@ def training_dataset(jobs: list[Job], epochs: int, batch_size: int) -> tf.data.D
     return batches.map(gather).prefetch(2).with_options(_STATIC_PIPELINE)
 
 
+def _pair_targets(classes):
+    """(batch, 2) digit labels to every output's label."""
+    return {
+        DIGIT1: classes[:, 0],
+        DIGIT2: classes[:, 1],
+        COMPARISON: tf.cast(classes[:, 0] <= classes[:, 1], tf.int32),
+    }
+
+
+def _mixed(job: Job, pairs, targets, digits, classes, partners, weights, rows):
+    """A batch of pairs and their labels, mixed with their partners' (`mixup_draws`): float32 images, and
+    every output's target as probabilities, the digits' smoothed as the job smooths them."""
+    partner = tf.gather(partners, rows)  # (batch, 2) digit indices
+    w = tf.gather(weights, rows)[:, None]  # (batch, 1)
+    partner_targets = _pair_targets(tf.gather(classes, partner))
+    image_w = w[:, :, None, None]
+    mixed = image_w * tf.cast(pairs, tf.float32) + (1 - image_w) * tf.cast(
+        tf.gather(digits, partner), tf.float32
+    )
+    soft = {}
+    for name, labels in targets.items():
+        k = CLASSES[name]
+        soft[name] = w * tf.one_hot(labels, k) + (1 - w) * tf.one_hot(partner_targets[name], k)
+        if name != COMPARISON and job.label_smoothing:
+            soft[name] = (1 - job.label_smoothing) * soft[name] + job.label_smoothing / k
+    return mixed, soft
+
+
 def validation_dataset(jobs: list[Job], batch_size: int):
     x = {f"x{r}": job.validation[0] for r, job in enumerate(jobs)}
     y = {
-        output_key(r, name): np.eye(10, dtype="float32")[values] if has_soft_target(job, name) else values
+        output_key(r, name): np.eye(CLASSES[name], dtype="float32")[values]
+        if has_soft_target(job, name)
+        else values
         for r, job in enumerate(jobs)
         for name, values in job.validation[1].items()
         if name in job.loss_weights

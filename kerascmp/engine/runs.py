@@ -65,6 +65,7 @@ def _job(variant: Variant, spec: RunSpec, *, model, x, y, weights, monitor=None,
         pairing=variant.pairing,  # "fixed" for staged variants, whose stages train on digits or codes
         label_smoothing=variant.label_smoothing,
         sam_radius=variant.sam_radius,
+        mixup=variant.mixup,
         **distilled,
     )
 

@@ -110,7 +110,9 @@ class Variant:
     `label_smoothing` e trains both digit outputs on their labels smoothed towards the uniform
     distribution, (1 - e) * one-hot + e / 10. `sam_radius` r > 0 trains by sharpness-aware minimisation
     (kerascmp.engine.sharpness): each step's gradient is taken at the weights moved r (L2) up the gradient,
-    for twice the step's cost.
+    for twice the step's cost. `mixup` a > 0 trains on each re-formed pair mixed with another, images and
+    one-hot targets weighted w and 1 - w, w ~ Beta(a, a) folded to >= 1/2 (mixup; needs a pairing other than
+    "fixed", no distillation).
     """
 
     name: str
@@ -130,6 +132,7 @@ class Variant:
     distillation: Distillation | None = None
     label_smoothing: float = 0.0
     sam_radius: float = 0.0
+    mixup: float = 0.0
     seed_id: int | None = None
     report_point: GridPoint | None = None
     ablation_of: str | None = "main"
@@ -170,6 +173,13 @@ class Variant:
             )
         if not (math.isfinite(self.sam_radius) and self.sam_radius >= 0):
             raise ValueError(f"variant {self.name}: the SAM radius must be a finite number >= 0")
+        if not (math.isfinite(self.mixup) and self.mixup >= 0):
+            raise ValueError(f"variant {self.name}: mixup's alpha must be a finite number >= 0")
+        if self.mixup and (self.pairing == "fixed" or self.distillation):
+            raise ValueError(
+                f"variant {self.name}: mixup mixes re-formed pairs: it needs a pairing other than fixed "
+                "and no distillation"
+            )
         if not self.label:
             object.__setattr__(self, "label", self.name)
         if self.seed_id is None:
