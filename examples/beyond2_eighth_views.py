@@ -4,9 +4,9 @@ of the held-out digits, for scoring mixes of nets and views offline (beyond2_eig
 
     PYTHONPATH=. python examples/beyond2_eighth_views.py <variant> <first round> <last round + 1> <logits dir>
 
-It loads the sixth and seventh rounds' plugins, whose `h_best_tta` and `h_upsample_tta` it trains round by
-round on `tuning.search --held-out-pairs 5000`'s data and seeds (but TensorFlow's default threads: see the
-probes README), and writes one .npz per round to the logits dir.
+It loads the sixth, seventh and ninth rounds' plugins, whose `h_best_tta`, `h_upsample_tta` and
+`h_upsample_first` it trains round by round on `tuning.search --held-out-pairs 5000`'s data and seeds (but
+TensorFlow's default threads: see the probes README), and writes one .npz per round to the logits dir.
 """
 
 import sys
@@ -68,6 +68,7 @@ VIEWS = {
 def main(name: str, first: int, last: int, logits_dir: str) -> None:
     load_plugin("examples/beyond2_sixth_probes.py")
     load_plugin("examples/beyond2_seventh_probes.py")
+    load_plugin("examples/beyond2_ninth_probes.py")  # the ninth round's h_upsample_first
     variant = get_variant(name)
     hp = variant.hyperparameters(learning_rate=0.01, c_aux=0.4)
     trainer = Trainer()
