@@ -79,8 +79,14 @@ def test_packed_runs_each_move_along_their_own_gradient(tiny_pairs):
         Trainer(reuse=False).fit(jobs, epochs=1, batch_size=len(train), verbose=False)
 
 
-def test_the_radius_is_checked_and_recorded_only_where_set():
+def test_the_radius_is_checked_and_recorded_only_where_set(monkeypatch):
+    from kerascmp.variants import registry
+
     tta = get_variant("beyond_tta")
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # the probes leave with the test
+    registry.register_variant(dataclasses.replace(tta, name="flat", sam_radius=0.05))
+    with pytest.raises(ValueError, match="must share its SAM radius"):
+        dataclasses.replace(tta, name="mixed_radii", joined=("flat",)).net_variants()
     assert "sam_radius" not in training_recipe(tta)  # the recipes recorded before stay as they were
     sharpness_aware = dataclasses.replace(tta, name="sharpness_aware", sam_radius=0.05)
     assert training_recipe(sharpness_aware)["sam_radius"] == 0.05

@@ -222,6 +222,11 @@ class Variant:
                     f"variant {self.name}: joined variant {other.name} must train one net with digit heads, "
                     "jointly, without distillation or joined nets of its own"
                 )
+            if other.sam_radius != self.sam_radius:  # one step trains them all (kerascmp.engine.sharpness)
+                raise ValueError(
+                    f"variant {self.name}: joined variant {other.name} must share its SAM radius "
+                    f"({other.sam_radius:g}, not {self.sam_radius:g})"
+                )
         return [self] * self.members + joined
 
     def hyperparameters(self, **overrides) -> Hyperparameters:
