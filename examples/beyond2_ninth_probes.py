@@ -8,7 +8,7 @@ each way) with one change:
 - `h_mixup02`, `h_mixup10`: mixup (`Variant.mixup`), alpha 0.2 or 1;
 - `h_upsample_first`: 2 nets (an ensemble, so that beyond2_eighth_views.py saves both nets' logits) whose
   first block sees the image upsampled to 28x28 (bilinear) and whose second block sees 7x7 maps after a
-  4x4 pool, as the plain net's does: the upsampled net's finer first maps at about half its cost.
+  4x4 pool, as the plain net's does: the upsampled net's finer first maps, at 0.7x its training (measured).
 
 For example:
 
