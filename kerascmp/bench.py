@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from kerascmp import cli, defaults, files
+from kerascmp import cli, defaults, files, outputs
 from kerascmp.analysis.speed import PACKED_ROUNDS, describe, markdown, training_flops_per_image
 from kerascmp.engine.machine import conv_profile, machine_name, matmul_ceiling
 from kerascmp.names import COMPARISON, TEST, error_key
@@ -139,6 +139,12 @@ def build_parser() -> cli.ArgumentParser:
     return parser
 
 
+def declared_outputs(args) -> tuple[list[outputs.Output], list[outputs.Input]]:
+    """Where results.json and results.md go (kerascmp.outputs)."""
+    output_dir = args.output_dir or ROOT / "benchmarks" / ("quick" if args.quick else "results")
+    return [outputs.Output("--output-dir", output_dir, outputs.DIRECTORY)], []
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.worker == "ceiling":
@@ -151,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (1 if args.quick else 5)
     epochs = args.epochs or defaults.EPOCHS
     output_dir = Path(args.output_dir or ROOT / "benchmarks" / ("quick" if args.quick else "results"))
+    outputs.check(*declared_outputs(args))
     started = time.time()
     print("matmul ceiling and convolution profile (all cores) ...", flush=True)
     kernels = spawn("ceiling", 0, 1, env=DEFAULT_THREADS_ENV)

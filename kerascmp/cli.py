@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import errno
 import math
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from kerascmp.engine import runtime
 from kerascmp.errors import DataError, StorageError, UsageError, VariantError, printable
@@ -40,8 +42,25 @@ class _SigtermHandler:
             raise Terminated()
 
 
-# What a full or read-only disk raises; any command that meets one says so in one line.
-STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away (`| head`); nothing is printed
+
+# What a full, read-only, failing or forbidden disk raises; any command that meets one says so in one line.
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES}
+
+
+def storage_cause(err: BaseException) -> str | None:
+    """Why a write failed, when the storage failed it ("No space left on device"): from an OSError, or from
+    a TensorFlow error (ResourceExhaustedError on SaveV2), told by its class without importing TensorFlow."""
+    if isinstance(err, OSError):
+        return err.strerror if err.errno in STORAGE_ERRNOS else None
+    if any(kind.__name__ == "OpError" for kind in type(err).__mro__):
+        message = str(getattr(err, "message", err))
+        causes = [os.strerror(code) for code in STORAGE_ERRNOS if os.strerror(code) in message]
+        if causes:
+            return causes[0]
+        if type(err).__name__ == "ResourceExhaustedError":
+            return (message.strip().splitlines() or ["resource exhausted"])[0][:200]
+    return None
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -143,6 +162,16 @@ def add_variant_arguments(parser: argparse.ArgumentParser, *, several: bool = Fa
     )
 
 
+def read_inputs(args) -> list:
+    """What train, study, search and frontier read besides their own inputs: the MNIST data dir and the
+    plugin files (kerascmp.outputs: no output may be one of them, or inside one)."""
+    from kerascmp.data.mnist import resolve_data_dir
+    from kerascmp.outputs import Input
+
+    plugins = [Input("--plugin", spec) for spec in args.plugin if Path(spec).is_file()]
+    return [Input("--data-dir", resolve_data_dir(args.data_dir)), *plugins]
+
+
 def load_plugins(specs: list[str]) -> None:
     """Import the user's variant plugins; a broken one ends as one line, exit 2."""
     from kerascmp.variants import load_plugin
@@ -173,6 +202,8 @@ def run_main(
         code = main(argv)
     except SystemExit:
         raise
+    except BrokenPipeError:
+        code = _broken_pipe()
     except BaseException as err:
         code = _exit_code(err, resumable, sigterm.received)
     else:
@@ -192,14 +223,27 @@ def _exit_code(err: BaseException, resumable: bool, terminated: bool) -> int:
     if isinstance(err, StorageError):
         print(f"error: {printable(err)}", file=sys.stderr)
         return EXIT_STORAGE
-    if isinstance(err, OSError) and err.errno in STORAGE_ERRNOS:
+    cause = storage_cause(err)
+    if cause is not None:
+        where = getattr(err, "filename", None) or "a result"
         print(
-            f"error: cannot write {printable(err.filename or 'a result')} ({err.strerror}); what finished "
-            "before is saved" + ("; free space and rerun the same command to resume" if resumable else ""),
+            f"error: cannot write {printable(where)} ({cause}); "
+            + (
+                "what finished before is saved; free space and rerun the same command to resume"
+                if resumable
+                else "free space or give a writable path, and run it again"
+            ),
             file=sys.stderr,
         )
         return EXIT_STORAGE
     raise err
+
+
+def _broken_pipe() -> int:
+    """stdout's reader is gone: end quietly, and keep Python from failing again as it flushes at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
 
 
 def _stopped(terminated: bool, resumable: bool) -> int:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kerascmp import cli
+from kerascmp import cli, outputs
 from kerascmp.engine import runtime
-from kerascmp.serving.convert import CONVERTED, check_output, convert, default_output
+from kerascmp.serving.convert import CONVERTED, check_output, convert, default_output, output_of
 from kerascmp.serving.runtimes import check_savedmodel_dir
 
 
@@ -28,12 +28,18 @@ def build_parser() -> cli.ArgumentParser:
     return parser
 
 
+def declared_outputs(args) -> tuple[list[outputs.Output], list[outputs.Input]]:
+    """The conversion this command writes (kerascmp.outputs), and the SavedModel it reads."""
+    output = Path(args.output) if args.output else default_output(args.model, args.format)
+    return [output_of(output, args.format)], [outputs.Input("--model", args.model)]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     model_dir = Path(args.model)
-    check_savedmodel_dir(model_dir)
     output = Path(args.output) if args.output else default_output(model_dir, args.format)
     check_output(output, model_dir, args.format)  # before TensorFlow loads: bad paths fail at once
+    check_savedmodel_dir(model_dir)
     runtime.configure_runtime()
     print(convert(model_dir, args.format, output).describe())
     return 0

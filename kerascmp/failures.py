@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kerascmp import cli
+from kerascmp import cli, outputs
 from kerascmp.analysis import rounds
 from kerascmp.analysis.failure_summary import summarize_failures
 from kerascmp.names import ROUNDS_FILE
@@ -21,6 +21,11 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("study_dir", help="a study's --output-dir (holds rounds.jsonl)")
     parser.add_argument("--variant", required=True)
     return parser
+
+
+def declared_outputs(args) -> tuple[list[outputs.Output], list[outputs.Input]]:
+    """It writes nothing but its report on stdout (kerascmp.outputs)."""
+    return [], [outputs.Input("STUDY_DIR", args.study_dir)]
 
 
 def main(argv: list[str] | None = None) -> int:

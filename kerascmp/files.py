@@ -1,8 +1,8 @@
-"""Files that users can trust: atomic writes, durable appends, directory locks and claims, early checks.
+"""Files that users can trust: atomic writes, durable appends, directory locks and claims.
 
 Every result kerascmp writes goes through here: a reader never sees half a file, a kill loses at most the
-line being appended, two processes never write one study, and a path that cannot be written is refused
-before any training starts.
+line being appended, and two processes never write one study. Which paths a command may write is
+kerascmp.outputs' policy.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kerascmp.errors import UsageError
+from kerascmp.outputs import staging_prefix
 
 
 def _umask() -> int:
@@ -37,7 +38,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write through a temporary file and rename, so readers never see a half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=staging_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
@@ -189,7 +190,7 @@ def atomic_save_figure(fig, path: str | os.PathLike) -> None:
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=staging_prefix(path), suffix=".png")
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=110)
@@ -197,31 +198,6 @@ def atomic_save_figure(fig, path: str | os.PathLike) -> None:
     finally:
         plt.close(fig)
         Path(tmp).unlink(missing_ok=True)
-
-
-def writable_directory(path: str | os.PathLike, flag: str) -> Path:
-    """Create `path` if needed and prove it writable now, before hours of training depend on it."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{flag} {path} is a file, not a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as err:
-        raise UsageError(f"{flag} {path} is not writable ({err.strerror})") from None
-    return path
-
-
-def writable_file(path: str | os.PathLike, flag: str) -> Path:
-    """Check that `path` can be (re)written: its directory is writable and it is not a directory."""
-    path = Path(path)
-    if path.is_dir():
-        raise UsageError(f"{flag} {path} is a directory; give a file path")
-    writable_directory(path.parent, f"{flag}'s directory")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise UsageError(f"{flag} {path} is not writable")
-    return path
 
 
 class DirectoryLock:

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from kerascmp import cli, files
+from kerascmp import cli, files, outputs
 from kerascmp.analysis import frontier, rounds
 from kerascmp.engine import runtime
 from kerascmp.names import COMPARISON, ROUNDS_FILE, TEST, error_key
@@ -40,6 +40,14 @@ def build_parser() -> cli.ArgumentParser:
                         help="registers a plugin's variants, to re-measure their cost")  # fmt: skip
     cli.add_data_arguments(parser)
     return parser
+
+
+def declared_outputs(args) -> tuple[list[outputs.Output], list[outputs.Input]]:
+    """Where the frontier and the costs go (kerascmp.outputs): a study's directory may hold them."""
+    return [outputs.Output("--output-dir", args.output_dir, outputs.DIRECTORY)], [
+        *(outputs.Input("STUDY", study, holds_outputs=True) for study in args.studies),
+        *cli.read_inputs(args),
+    ]
 
 
 def load_studies(paths: list[str]) -> dict[str, list[rounds.RoundRecord]]:
@@ -101,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.load_plugins(args.plugin)
     studies = load_studies(args.studies)
-    output_dir = files.writable_directory(args.output_dir, "--output-dir")
+    output_dir = Path(args.output_dir)
+    outputs.check(*declared_outputs(args))
     costs_path = output_dir / COSTS_FILE
     costs = load_costs(costs_path)
     missing, seen = {}, set()  # variant: (study, its round-0 record), where its point's rounds lack cpu_s

@@ -38,6 +38,8 @@ FIRST_LEQ_SECOND = "first_leq_second"
 ROUNDS_FILE = "rounds.jsonl"  # a study's rounds, one JSON line each
 CLAIMS_FILE = "claims.json"  # {"longer": DIR}: the study with more epochs that a study's claims read
 TEST_COMPARISON_FAILURES = "test_comparison_failures"
+EXPORT_METADATA_FILE = "kerascmp.json"  # in each export: its variant, numbers and manifest
+EXPORT_MANIFEST_KEY = "files"  # kerascmp.json's list of every file the export wrote, so it replaces no other
 
 
 def error_key(split: str, output: str) -> str:

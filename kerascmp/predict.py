@@ -18,11 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascmp import cli, files
+from kerascmp import cli, files, outputs
 from kerascmp.engine import runtime
 from kerascmp.names import COMPARISON, DIGIT_OUTPUTS, FIRST_LEQ_SECOND, P_FIRST_LEQ_SECOND, probabilities_key
 from kerascmp.serving.inputs import check_labels, check_pairs, chunks, load_array, read_image
-from kerascmp.serving.runtimes import SavedModelRunner, check_savedmodel_dir, format_of, open_model
+from kerascmp.serving.runtimes import (
+    OUTPUT_SHAPES,
+    SavedModelRunner,
+    check_savedmodel_dir,
+    format_of,
+    open_model,
+)
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -39,7 +45,9 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument(
         "--json", action="store_true", help="machine-readable output; with --pairs, every pair"
     )
-    parser.add_argument("--output", metavar="FILE.csv", help="with --pairs: one CSV row per pair")
+    parser.add_argument(
+        "--output", metavar="FILE.csv", help="with --pairs: one CSV row per pair (- for standard output)"
+    )
     return parser
 
 
@@ -72,9 +80,9 @@ class Tally:
         self.confidence = 0.0
         self.wrong: dict[str, int] = {}
 
-    def add(self, outputs: dict[str, np.ndarray], start: int) -> None:
-        predicted = outputs[FIRST_LEQ_SECOND].astype(bool)
-        p_leq = outputs[P_FIRST_LEQ_SECOND]
+    def add(self, results: dict[str, np.ndarray], start: int) -> None:
+        predicted = results[FIRST_LEQ_SECOND].astype(bool)
+        p_leq = results[P_FIRST_LEQ_SECOND]
         self.pairs += len(predicted)
         self.predicted_leq += int(predicted.sum())
         self.confidence += float(np.sum(np.maximum(p_leq, 1 - p_leq)))
@@ -83,8 +91,8 @@ class Tally:
         labels = self.labels[start : start + len(predicted)]
         wrong = {COMPARISON: predicted != (labels[:, 0] <= labels[:, 1])}
         for i, name in enumerate(DIGIT_OUTPUTS):
-            if probabilities_key(name) in outputs:
-                wrong[name] = np.argmax(outputs[probabilities_key(name)], -1) != labels[:, i]
+            if probabilities_key(name) in results:
+                wrong[name] = np.argmax(results[probabilities_key(name)], -1) != labels[:, i]
         for name, mistakes in wrong.items():
             self.wrong[name] = self.wrong.get(name, 0) + int(mistakes.sum())
 
@@ -99,17 +107,38 @@ class Tally:
         return summary
 
 
+CSV_HEADER = ("pair", FIRST_LEQ_SECOND, P_FIRST_LEQ_SECOND)  # how a CSV of predict's begins
+
+
+def is_predict_csv(path: Path) -> bool:
+    """Whether `path` is a CSV that predict wrote (its header), so --output may replace it."""
+    try:
+        with open(path, newline="") as f:
+            header = next(csv.reader([f.readline(4096)]), [])
+    except (OSError, UnicodeDecodeError):
+        return False
+    return tuple(header[: len(CSV_HEADER)]) == CSV_HEADER
+
+
 class CsvRows:
-    """One CSV row per pair, streamed to a temporary file and published whole at the end (or not at all)."""
+    """One CSV row per pair, streamed to a temporary file and published whole at the end (or not at all);
+    to stdout as it goes where the path is `-`."""
 
     def __init__(self, path: str | None):
         self.path, self.writer, self._file = path, None, None
 
     def __enter__(self):
-        if self.path:
+        if self.path == outputs.STDOUT:
+            self._file = sys.stdout
+        elif self.path:
             target = Path(self.path)
             self._file = tempfile.NamedTemporaryFile(  # closed in __exit__
-                "w", newline="", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+                "w",
+                newline="",
+                dir=target.parent,
+                prefix=outputs.staging_prefix(target),
+                suffix=".tmp",
+                delete=False,
             )
         return self
 
@@ -122,36 +151,55 @@ class CsvRows:
         self.writer.writerow(row)
 
     def __exit__(self, kind, error, traceback):
-        if self._file is None:
+        if self._file is None or self._file is sys.stdout:
             return
-        self._file.close()
-        if kind is None:
-            files.publish(self._file.name, self.path)
-        else:
+        try:
+            self._file.close()
+            if kind is None:
+                files.publish(self._file.name, self.path)
+        except OSError as err:
+            cause = cli.storage_cause(err) or err.strerror
+            raise cli.StorageError(
+                f"cannot write --output {self.path} ({cause}); nothing was written there"
+            ) from None
+        finally:
             Path(self._file.name).unlink(missing_ok=True)
 
 
 # ---- reports ------------------------------------------------------------------------------------------
 
 
-def checked(outputs: dict[str, np.ndarray], start: int = 0) -> dict[str, np.ndarray]:
-    """Refuse NaN or infinite outputs: a diverged model made them, and no verdict can be read off them."""
-    for name, values in outputs.items():
+def checked(results: dict[str, np.ndarray], pairs: int, start: int = 0) -> dict[str, np.ndarray]:
+    """Refuse outputs no kerascmp export gives: of other shapes than the signature's (a foreign model with
+    kerascmp's names), NaN or infinite (a diverged model), or probabilities outside [0, 1]."""
+    for name, values in results.items():
+        values = np.asarray(values)
+        expected = (pairs, *OUTPUT_SHAPES.get(name, values.shape[1:]))
+        if values.shape != expected:
+            raise cli.UsageError(
+                f"the model's {name} has shape {values.shape} for {pairs} pair(s), not {expected}; it is not "
+                "a kerascmp export: export it with python -m kerascmp.train"
+            )
         bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
         if bad.any():
             raise cli.UsageError(
                 f"the model's {name} is NaN or infinite (pair {start + int(np.argmax(bad))}): it diverged "
                 "in training; retrain it with a lower --lr and export again"
             )
-    return outputs
+        if name != FIRST_LEQ_SECOND and not ((values >= 0) & (values <= 1)).all():
+            raise cli.UsageError(
+                f"the model's {name} holds {float(values[(values < 0) | (values > 1)][0]):g}, which is no "
+                "probability; it is not a kerascmp export: export it with python -m kerascmp.train"
+            )
+    return results
 
 
-def describe_pair(outputs: dict[str, np.ndarray], i: int = 0) -> dict:
-    p_leq = float(outputs[P_FIRST_LEQ_SECOND][i])
-    report = {FIRST_LEQ_SECOND: bool(outputs[FIRST_LEQ_SECOND][i]), P_FIRST_LEQ_SECOND: p_leq}
+def describe_pair(results: dict[str, np.ndarray], i: int = 0) -> dict:
+    p_leq = float(results[P_FIRST_LEQ_SECOND][i])
+    report = {FIRST_LEQ_SECOND: bool(results[FIRST_LEQ_SECOND][i]), P_FIRST_LEQ_SECOND: p_leq}
     for side, name in zip("AB", map(probabilities_key, DIGIT_OUTPUTS)):
-        if name in outputs:
-            probabilities = outputs[name][i]
+        if name in results:
+            probabilities = results[name][i]
             report[f"digit_{side}"] = int(np.argmax(probabilities))
             report[f"p_digit_{side}"] = float(np.max(probabilities))
     return report
@@ -168,23 +216,23 @@ def print_pair(report: dict) -> None:
     print(f"verdict: {verdict} (P(A ≤ B) = {p:.3f})")  # the JSON's p_first_leq_second, whichever the verdict
 
 
-def print_summary(summary: dict) -> None:
+def print_summary(summary: dict, file=None) -> None:
     print(
         f"{summary['pairs']} pairs: {summary[f'predicted_{FIRST_LEQ_SECOND}']} predicted A ≤ B, "
-        f"mean confidence {summary['mean_confidence']:.3f}"
+        f"mean confidence {summary['mean_confidence']:.3f}",
+        file=file,
     )
     for name, value in summary.get("error_percent", {}).items():
-        print(f"  {name} error: {value:.2f} %")
+        print(f"  {name} error: {value:.2f} %", file=file)
 
 
-def refuse_output_over_inputs(output: Path, args) -> None:
-    """The CSV must never replace what it was computed from: the pairs, the labels, or the model."""
-    for flag, given in (("--pairs", args.pairs), ("--labels", args.labels)):
-        if given and output.exists() and output.samefile(given):
-            raise cli.UsageError(f"--output {output} is the {flag} file; give another path for the CSV")
-    if output.resolve().is_relative_to(Path(args.model).resolve()):
-        where = "is the model" if Path(args.model).is_file() else "is inside the model directory"
-        raise cli.UsageError(f"--output {output} {where} {args.model}; write it elsewhere")
+def declared_outputs(args) -> tuple[list[outputs.Output], list[outputs.Input]]:
+    """The CSV (kerascmp.outputs), and what it must never replace: the pairs, the labels, the model."""
+    csv_file = outputs.Output("--output", args.output, ours=is_predict_csv, what="a predict CSV", stdout=True)
+    inputs = [
+        outputs.Input(flag, given) for flag, given in (("--pairs", args.pairs), ("--labels", args.labels))
+    ]
+    return [csv_file], [*inputs, outputs.Input("--model", args.model)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,12 +243,14 @@ def main(argv: list[str] | None = None) -> int:
         raise cli.UsageError(f"give exactly two images, got {len(args.images)}")
     if (args.labels or args.output) and not args.pairs:
         raise cli.UsageError("--labels and --output go with --pairs")
+    if args.json and args.output == outputs.STDOUT:
+        raise cli.UsageError("--output - and --json both write to standard output; give --output a file")
 
     if args.images:
         invert = False if args.no_invert else "auto"
         (a, notes_a), (b, notes_b) = (read_image(path, invert) for path in args.images)
         model = load_model(args.model)
-        report = describe_pair(checked(run_model(model, np.stack([a, b])[None])))
+        report = describe_pair(checked(run_model(model, np.stack([a, b])[None]), 1))
         notes = notes_a + notes_b
         if args.json:
             print(json.dumps({**report, "notes": notes}))
@@ -212,19 +262,17 @@ def main(argv: list[str] | None = None) -> int:
 
     pairs = check_pairs(load_array(args.pairs, "pairs"))
     labels = check_labels(load_array(args.labels, "labels"), len(pairs)) if args.labels else None
-    if args.output:
-        files.writable_file(args.output, "--output")
-        refuse_output_over_inputs(Path(args.output), args)
+    outputs.check(*declared_outputs(args))
     model = load_model(args.model)
     tally = Tally(labels)
     if args.json:  # one JSON object on one line, its per-pair list streamed: memory stays flat
         sys.stdout.write('{"per_pair": [')
     with CsvRows(args.output) as csv_rows:
         for start, chunk in chunks(pairs):
-            outputs = checked(run_model(model, chunk), start)
-            tally.add(outputs, start)
+            results = checked(run_model(model, chunk), len(chunk), start)
+            tally.add(results, start)
             for i in range(len(chunk)):
-                row = {"pair": start + i, **describe_pair(outputs, i)}
+                row = {"pair": start + i, **describe_pair(results, i)}
                 if labels is not None:
                     row["label_A"], row["label_B"] = (int(c) for c in labels[start + i])
                 csv_rows.write(row)
@@ -233,9 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = tally.summary()
     if args.json:
         print("], " + json.dumps(summary)[1:])
-    else:
-        print_summary(summary)
-    if args.output:
+    else:  # beside a CSV on stdout, on stderr
+        print_summary(summary, sys.stderr if args.output == outputs.STDOUT else None)
+    if args.output and args.output != outputs.STDOUT:
         print(f"one row per pair written to {args.output}")
     return 0
 

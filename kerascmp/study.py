@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from kerascmp import cli, defaults, files, seeds
+from kerascmp import cli, defaults, files, outputs, seeds
 from kerascmp.analysis import rounds
 from kerascmp.analysis.rounds import ARCHITECTURE, RECIPE
 from kerascmp.data import max_pairs
@@ -98,7 +98,18 @@ def build_parser() -> cli.ArgumentParser:
     return parser
 
 
-def check_longer(longer_dir: Path, output_dir: Path, settings: dict) -> None:
+def declared_outputs(args) -> tuple[list[outputs.Output], list[outputs.Input]]:
+    """Every path a study writes (kerascmp.outputs): its directory and its TensorBoard logs."""
+    return [
+        outputs.Output("--output-dir", args.output_dir, outputs.DIRECTORY),
+        outputs.Output("--tensorboard", args.tensorboard, outputs.DIRECTORY),
+    ], [
+        outputs.Input("--longer", args.longer, holds_outputs=True),
+        *cli.read_inputs(args),
+    ]
+
+
+def check_longer(longer_dir: Path, output_dir: Path, settings: dict, epochs: dict[str, int]) -> None:
     """--longer must name another study, made with this one's seed and pairs and other epochs."""
     settings_file = longer_dir / STUDY_FILE
     if longer_dir.resolve() == output_dir.resolve():
@@ -118,6 +129,19 @@ def check_longer(longer_dir: Path, output_dir: Path, settings: dict) -> None:
             f"--longer {longer_dir} must be a study with this one's seed and pairs and its own --epochs "
             f"(it has {files.differences(theirs, settings) or 'the same epochs'}), so that its rounds pair "
             "up with these"
+        )
+    shorter = sorted(name for name, n in epochs.items() if theirs["epochs"] <= n)
+    if shorter:
+        raise cli.UsageError(
+            f"--longer {longer_dir} trains {theirs['epochs']} epochs, not more than this study's "
+            f"{max(epochs[name] for name in shorter)} ({', '.join(shorter)}); name a study with more epochs"
+        )
+    held = {r.variant for r in rounds.load(longer_dir / ROUNDS_FILE)}
+    missing = [name for name in epochs if name not in held]
+    if missing:
+        print(
+            f"note: --longer {longer_dir} holds no rounds of {len(missing)} of this study's {len(epochs)} "
+            f"variants ({', '.join(missing)}); its claims test the other {len(epochs) - len(missing)}"
         )
 
 
@@ -198,10 +222,9 @@ def main(argv: list[str] | None = None) -> int:
             f"--pairs {args.pairs}: MNIST-test gives at most {max_pairs('test')} disjoint pairs"
         )
     cli.check_seeds(args.seed, args.rounds)  # round r's pairs come from seed + r
-    output_dir = files.writable_directory(args.output_dir, "--output-dir")
-    args.tensorboard = files.writable_directory(
-        args.tensorboard or output_dir / TENSORBOARD_DIR, "--tensorboard"
-    )
+    output_dir = Path(args.output_dir)
+    args.tensorboard = Path(args.tensorboard or output_dir / TENSORBOARD_DIR)
+    outputs.check(*declared_outputs(args))
     lock = files.DirectoryLock(output_dir, "study", "--output-dir")  # one study per directory at a time
     try:
         return _run(args, names, output_dir, command)
@@ -242,9 +265,10 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
     check_rounds(
         stored, settings, {n: dataclasses.asdict(h) for n, h in chosen.items()}, definitions, output_dir
     )
+    if args.longer:  # refused before this directory is claimed
+        check_longer(Path(args.longer), output_dir, settings, {n: h.epochs for n, h in chosen.items()})
     files.claim_directory(output_dir / STUDY_FILE, settings, "study", remedy(output_dir, stored))
     if args.longer:
-        check_longer(Path(args.longer), output_dir, settings)
         record_longer(output_dir, Path(args.longer))
     longer_rounds(output_dir)  # a damaged claims.json is refused now, not after training
     epochs = " / ".join(sorted({f"{h.epochs} epochs" for h in chosen.values()}, key=len))

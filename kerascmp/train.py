@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from pathlib import Path
 
-from kerascmp import cli, defaults, files, seeds
+from kerascmp import cli, defaults, files, outputs, seeds
 from kerascmp.data import max_pairs
 from kerascmp.engine import runtime
 from kerascmp.names import PAIR_OUTPUTS, TEST, TRAIN, error_key
@@ -69,7 +70,6 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument(
         "--export-formats",
         type=export_formats,
-        default=("savedmodel",),
         metavar="LIST",
         help="comma list of savedmodel, onnx, tflite (default savedmodel; the SavedModel is always "
         "written, and the others are converted from it and checked against it)",
@@ -99,27 +99,55 @@ def parse_args(argv: list[str] | None = None):
             f"--pairs {args.pairs}: MNIST-test gives at most {max_pairs('test')} disjoint pairs"
         )
     cli.check_seeds(args.seed, args.rounds)
-    # Every output path is proven writable now, not after the training it would hold.
-    if args.results_json:
-        files.writable_file(args.results_json, "--results-json")
-    if not args.no_export:
-        files.writable_directory(args.output_dir, "--output-dir")
-    if args.tensorboard:
-        files.writable_directory(args.tensorboard, "--tensorboard")
+    if args.no_export and args.export_formats:
+        raise cli.UsageError("--export-formats with --no-export: nothing would be exported; drop one of them")
+    args.export_formats = args.export_formats or ("savedmodel",)
     cli.load_plugins(args.plugin)
     variant = cli.variant_named(args.variant)
+    # Every output is checked now, together, not after the training it would hold.
+    outputs.check(*declared_outputs(args))
     if not args.no_export:
         from kerascmp.serving.export import check_export_target
 
         check_export_target(Path(args.output_dir) / variant.name)
-        from kerascmp.serving.convert import CONVERTED, check_output, default_output
-
-        target = Path(args.output_dir) / variant.name
-        for fmt in (f for f in args.export_formats if f in CONVERTED):
-            check_output(default_output(target, fmt), target, fmt)
     if args.c_aux is not None and not variant.uses_c_aux:
         print(f"note: --c-aux has no effect on {args.variant} (its loss has no auxiliary digit terms)")
     return args
+
+
+def declared_outputs(args) -> tuple[list[outputs.Output], list[outputs.Input]]:
+    """Every path this command writes (kerascmp.outputs), and what it reads."""
+    declared = [
+        outputs.Output(
+            "--results-json", args.results_json, ours=is_results_json, what="a --results-json file"
+        ),
+        outputs.Output("--tensorboard", args.tensorboard, outputs.DIRECTORY),
+    ]
+    if not args.no_export:
+        from kerascmp.serving.convert import CONVERTED, default_output, output_of
+
+        target = Path(args.output_dir) / args.variant
+        declared += [
+            outputs.Output("--output-dir", args.output_dir, outputs.DIRECTORY),
+            outputs.Output("--output-dir", target, outputs.EXPORT),
+            *(
+                output_of(default_output(target, fmt), fmt, "--output-dir")
+                for fmt in args.export_formats or ()
+                if fmt in CONVERTED
+            ),
+        ]
+    return declared, cli.read_inputs(args)
+
+
+def is_results_json(path: Path) -> bool:
+    """Whether `path` holds what --results-json writes."""
+    try:
+        if path.stat().st_size > 100 * 2**20:
+            return False
+        results = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(results, dict) and {"variant", "hyperparameters", "rounds"} <= set(results)
 
 
 def format_errors(errors: dict) -> str:
@@ -142,6 +170,45 @@ def summary_of(rounds: list[dict]) -> dict[str, dict[str, float | None]]:
         mean, std = summarize([r["errors"][key] for r in rounds])
         summary[key] = {"mean": mean, "std": std}
     return summary
+
+
+def export_first_round(result, target: Path, args) -> None:
+    """Export round 1's model to `target` (its numbers are printed, and in --results-json, already), remove
+    the conversions of the export it replaces, and convert it to --export-formats."""
+    from kerascmp.serving import export
+
+    if result.diverged:
+        print(f"not exported: a diverged model would answer NaN; {target}/ is left as it was")
+        return
+    stale = stale_conversions(target)
+    try:
+        replaced = export.export_model(result.model, target, export.run_metadata(result))
+    except Exception as err:
+        cause = cli.storage_cause(err)
+        if cause is None:
+            raise
+        kept = "the previous export there is kept, unchanged" if target.exists() else "none was"
+        numbers = f"its numbers are in {args.results_json}" if args.results_json else "printed above"
+        raise cli.StorageError(
+            f"round 1 trained ({numbers}) but could not be exported to {target}/ ({cause}); {kept}"
+        ) from None
+    print(
+        f"exported {target}/ (SavedModel) and {target.with_suffix('.keras')}"
+        + (f", replacing the export of {replaced}" if replaced else "")
+    )
+    for path in stale:
+        path.unlink(missing_ok=True)
+        print(f"removed {path}: it was converted from the export just replaced")
+    convert_export(target, args.export_formats)
+
+
+def stale_conversions(target: Path) -> list[Path]:
+    """The kerascmp conversions beside the export `target` (X.onnx, X.tflite): made from the model that a
+    new export replaces, so they go with it."""
+    from kerascmp.serving.convert import CONVERTED, default_output, is_conversion
+
+    paths = [(default_output(target, fmt), fmt) for fmt in CONVERTED]
+    return [path for path, fmt in paths if path.is_file() and is_conversion(path, fmt)]
 
 
 def convert_export(target: Path, formats: tuple[str, ...]) -> None:
@@ -254,23 +321,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"({err.strerror}); it holds the rounds before, unchanged"
                 ) from None
         if r == 0 and not args.no_export:
-            target = Path(args.output_dir) / variant.name
-            if result.diverged:
-                print(f"not exported: a diverged model would answer NaN; {target}/ is left as it was")
-            else:
-                try:
-                    replaced = export.export_model(result.model, target, export.run_metadata(result))
-                except OSError as err:
-                    kept = "the previous export there is kept, unchanged" if target.exists() else "none was"
-                    raise cli.StorageError(
-                        f"round 1 trained ({format_errors(result.errors)}) but could not be exported to "
-                        f"{target}/ ({err.strerror}); {kept}"
-                    ) from None
-                print(
-                    f"exported {target}/ (SavedModel) and {target.with_suffix('.keras')}"
-                    + (f", replacing the export of {replaced}" if replaced else "")
-                )
-                convert_export(target, args.export_formats)
+            export_first_round(result, Path(args.output_dir) / variant.name, args)
 
     if args.rounds > 1:
         summary = results["summary"]

@@ -288,7 +288,7 @@ def test_joined_nets_of_another_variant_train_and_average_with_the_members(tiny_
     assert "conv1_1" in layer_names and "conv1_1" not in {layer.name for layer in member.layers}
     assert 0 <= result.errors[error_key(TEST, COMPARISON)] <= 100
 
-    for joined_name, problem in (("nowhere", "unknown variant"), ("separate", "joined variant")):
+    for joined_name, problem in (("nowhere", "is not registered"), ("separate", "joined variant")):
         registry.register_variant(replace(mixed, name="broken", joined=(joined_name,)))
         with pytest.raises(ValueError, match=problem):
             get_variant("broken").net_variants()

@@ -133,8 +133,13 @@ def test_export_target_check_accepts_absent_empty_and_kerascmp_exports(tmp_path)
     (tmp_path / "empty").mkdir()
     export.check_export_target(tmp_path / "empty")
     user_file(tmp_path / "ours", export.METADATA_FILE, "{}")
-    with pytest.raises(UsageError):  # a marker without a SavedModel is not an export
+    with pytest.raises(UsageError):  # a marker without a manifest is not an export
         export.check_export_target(tmp_path / "ours")
+    manifest = {"files": [export.METADATA_FILE, "saved_model.pb"]}
+    user_file(tmp_path / "ours", export.METADATA_FILE, json.dumps(manifest))
     user_file(tmp_path / "ours", "saved_model.pb", "")
     user_file(tmp_path, "ours.keras", "")
     export.check_export_target(tmp_path / "ours")
+    user_file(tmp_path / "ours", "notes.txt", "")  # a file the manifest does not list
+    with pytest.raises(UsageError, match="notes.txt"):
+        export.check_export_target(tmp_path / "ours")

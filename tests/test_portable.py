@@ -166,7 +166,7 @@ def test_predict_never_writes_its_csv_over_the_model_file(exported_formats, tmp_
         "--output",
         str(model),
     )
-    assert_clean_failure(result, "is the model")
+    assert_clean_failure(result, "is the --model file")
     assert model.read_bytes() == before
 
 
@@ -184,7 +184,7 @@ def test_the_export_cli_converts_and_replaces_only_its_own_files(exported_format
     refused = run_module(
         "kerascmp.export", "--model", str(model), "--format", "tflite", "--output", str(foreign)
     )
-    assert_clean_failure(refused, "is not a kerascmp tflite model", "nothing was touched")
+    assert_clean_failure(refused, "is not a tflite model that kerascmp wrote", "nothing was touched")
     assert foreign.read_text() == "my notes"
     assert_clean_failure(
         run_module(

@@ -86,7 +86,7 @@ def test_the_radius_is_checked_and_recorded_only_where_set(monkeypatch):
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # the probes leave with the test
     registry.register_variant(dataclasses.replace(tta, name="flat", sam_radius=0.05))
     with pytest.raises(ValueError, match="must share its SAM radius"):
-        dataclasses.replace(tta, name="mixed_radii", joined=("flat",)).net_variants()
+        dataclasses.replace(tta, name="mixed_radii", joined=("flat",)).check_joined()
     assert "sam_radius" not in training_recipe(tta)  # the recipes recorded before stay as they were
     sharpness_aware = dataclasses.replace(tta, name="sharpness_aware", sam_radius=0.05)
     assert training_recipe(sharpness_aware)["sam_radius"] == 0.05

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from kerascmp import cli, defaults, files
+from kerascmp import cli, defaults, files, outputs
 from kerascmp.analysis.rounds import RECIPE, recipe_changes
 from kerascmp.data import max_pairs
 from kerascmp.engine import runtime
@@ -124,12 +124,18 @@ def parse_args(argv):
     cli.check_seeds(args.seed, args.rounds)  # round r trains from seed + r
     if args.screen_rounds is not None and args.screen_rounds >= args.rounds:
         raise cli.UsageError(f"--screen-rounds {args.screen_rounds} must be below --rounds {args.rounds}")
-    args.project_dir = files.writable_directory(
-        args.project_dir or Path("tuning") / "runs" / args.variant, "--project-dir"
-    )
     cli.load_plugins(args.plugin)
-    args.epochs = args.epochs or cli.variant_named(args.variant).defaults.epochs
+    variant = cli.variant_named(args.variant)  # checked before anything is written
+    args.epochs = args.epochs or variant.defaults.epochs
+    args.project_dir = Path(args.project_dir or Path("tuning") / "runs" / args.variant)
+    outputs.check(*declared_outputs(args))
     return args
+
+
+def declared_outputs(args) -> tuple[list[outputs.Output], list[outputs.Input]]:
+    """The project directory a search writes (kerascmp.outputs), and what it reads."""
+    project_dir = args.project_dir or Path("tuning") / "runs" / args.variant
+    return [outputs.Output("--project-dir", project_dir, outputs.DIRECTORY)], cli.read_inputs(args)
 
 
 def settings_of(args):

@@ -21,9 +21,20 @@ class Failure(NamedTuple):
 
 def summarize_failures(rounds: list[RoundRecord], variant: str, top: int = 8) -> str:
     """Markdown: the failures of `variant` over its stored rounds, by cause and by digit pair."""
-    stored = [r for r in rounds if r.variant == variant and r.test_comparison_failures is not None]
+    mine = [r for r in rounds if r.variant == variant]
+    if not mine:
+        held = sorted({r.variant for r in rounds})
+        raise UsageError(f"the study holds no rounds of {variant}; it holds {', '.join(held) or 'none'}")
+    stored = [r for r in mine if r.test_comparison_failures is not None]
     if not stored:
-        raise UsageError(f"no rounds of {variant} with stored failures (studies since 2026-12-02 store them)")
+        if all(r.diverged for r in mine):
+            raise UsageError(
+                f"every stored round of {variant} diverged: a diverged net has no failures to list"
+            )
+        raise UsageError(
+            f"the {len(mine)} stored round(s) of {variant} record no failures (the study that made them did "
+            "not store test_comparison_failures); rerun it into a new --output-dir"
+        )
     failures = [Failure(*f) for r in stored for f in r.test_comparison_failures]
     pairs = sum(r.pairs for r in stored)
     misread = [f for f in failures if (f.first, f.second) != (f.first_read, f.second_read)]

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from kerascmp import outputs
 from kerascmp.errors import StorageError, UsageError
 from kerascmp.files import publish
 from kerascmp.names import FIRST_LEQ_SECOND, SERVING, SIGNATURE_INPUT, SIGNATURE_INPUTS
-from kerascmp.serving.runtimes import FORMATS, SavedModelRunner, open_model
+from kerascmp.serving.runtimes import FORMATS, SavedModelRunner, format_of, open_model
 
 CONVERTED = ("onnx", "tflite")
 TOLERANCE = 1e-5  # the largest difference from the SavedModel's outputs a conversion may show
@@ -39,12 +40,14 @@ class Conversion:
     size_bytes: int
     max_difference: float  # from the SavedModel, over every output on the check pairs
     pairs_checked: int
+    replaced: bool = False  # a kerascmp model of its format was there before
 
     def describe(self) -> str:
         return (
-            f"wrote {self.path} ({self.size_bytes / 1024:.0f} KiB): in {RUNTIMES[self.fmt]} it gives the "
-            f"SavedModel's verdicts on {self.pairs_checked} MNIST-test pairs, outputs within "
-            f"{self.max_difference:.1g} (at most {TOLERANCE:g} allowed)"
+            f"wrote {self.path} ({self.size_bytes / 1024:.0f} KiB"
+            + (f", replacing the {self.fmt} model there" if self.replaced else "")
+            + f"): in {RUNTIMES[self.fmt]} it gives the SavedModel's verdicts on {self.pairs_checked} "
+            f"MNIST-test pairs, outputs within {self.max_difference:.1g} (at most {TOLERANCE:g} allowed)"
         )
 
 
@@ -53,24 +56,27 @@ def default_output(model_dir: str | Path, fmt: str) -> Path:
     return Path(str(model_dir).rstrip("/") + FORMATS[fmt])
 
 
+def is_conversion(path: Path, fmt: str) -> bool:
+    """Whether `path` is a kerascmp model of `fmt` (its runtime opens it with kerascmp's signature)."""
+    try:
+        open_model(path)
+    except UsageError:
+        return False
+    return format_of(path) == fmt
+
+
+def output_of(output: Path, fmt: str, flag: str = "--output") -> outputs.Output:
+    """A conversion as a declared output: it replaces only a kerascmp model of its own format."""
+    return outputs.Output(
+        flag, output, outputs.MODEL, ours=lambda path: is_conversion(path, fmt), what=f"a {fmt} model"
+    )
+
+
 def check_output(output: Path, model_dir: Path, fmt: str) -> None:
-    """Refuse, before converting, a target that is not ours to replace."""
+    """Refuse, before converting, a target that is not ours to replace (kerascmp.outputs)."""
     if output.suffix != FORMATS[fmt]:
         raise UsageError(f"--output {output}: a {fmt} model's file name must end in {FORMATS[fmt]}")
-    if output.resolve().is_relative_to(model_dir.resolve()):
-        raise UsageError(f"--output {output} is inside the SavedModel {model_dir}; write it beside it")
-    if output.is_symlink() or output.is_dir():
-        raise UsageError(f"--output {output} is not a plain file; give another path")
-    if output.exists():
-        try:
-            open_model(output)
-        except UsageError:
-            raise UsageError(
-                f"{output} exists and is not a kerascmp {fmt} model; nothing was touched: move it, or "
-                "give another --output"
-            ) from None
-    if not output.parent.is_dir() or not os.access(output.parent, os.W_OK):
-        raise UsageError(f"--output {output}: its directory does not exist or is not writable")
+    outputs.check([output_of(output, fmt)], [outputs.Input("--model", model_dir)])
 
 
 def convert(model_dir: str | Path, fmt: str, output: str | Path | None = None) -> Conversion:
@@ -81,7 +87,9 @@ def convert(model_dir: str | Path, fmt: str, output: str | Path | None = None) -
     reference = SavedModelRunner(model_dir)
     output = Path(output) if output else default_output(model_dir, fmt)
     check_output(output, model_dir, fmt)
-    fd, staged = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=output.suffix)
+    fd, staged = tempfile.mkstemp(
+        dir=output.parent, prefix=outputs.staging_prefix(output), suffix=output.suffix
+    )
     os.close(fd)
     try:
         (_to_onnx if fmt == "onnx" else _to_tflite)(model_dir, Path(staged))
@@ -92,11 +100,12 @@ def convert(model_dir: str | Path, fmt: str, output: str | Path | None = None) -
                 f"{pairs} MNIST-test pairs (more than {TOLERANCE:g}); nothing was written"
             )
         size = Path(staged).stat().st_size
+        replaced = output.exists()
         publish(staged, output)
     except BaseException:
         Path(staged).unlink(missing_ok=True)
         raise
-    return Conversion(output, fmt, size, difference, pairs)
+    return Conversion(output, fmt, size, difference, pairs, replaced)
 
 
 def _check(reference: SavedModelRunner, converted) -> tuple[float, int]:
@@ -131,6 +140,8 @@ def _to_onnx(model_dir: Path, path: Path) -> None:
         tf2onnx.convert.from_function(
             function, input_signature=[spec], opset=ONNX_OPSET, output_path=str(path)
         )
+    except OSError:
+        raise  # the disk, not the converter: the command's storage boundary says so
     except Exception as err:  # an op tf2onnx cannot convert
         raise StorageError(f"tf2onnx cannot convert {model_dir}: {type(err).__name__}: {err}") from None
 

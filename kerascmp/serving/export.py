@@ -32,6 +32,8 @@ from kerascmp.files import atomic_write_json, publish
 from kerascmp.names import (
     COMPARISON,
     DIGIT_OUTPUTS,
+    EXPORT_MANIFEST_KEY,
+    EXPORT_METADATA_FILE,
     FIRST_LEQ_SECOND,
     FROM_MNIST,
     P_FIRST_LEQ_SECOND,
@@ -40,9 +42,10 @@ from kerascmp.names import (
     SIGNATURE_INPUTS,
     probabilities_key,
 )
+from kerascmp.outputs import files_under, manifest_of, refuse_foreign_export_files, staging_prefix
 
 PACKAGES = ("tensorflow-cpu", "keras", "keras-tuner", "tensorflow-datasets", "numpy")
-METADATA_FILE = "kerascmp.json"
+METADATA_FILE = EXPORT_METADATA_FILE
 
 
 def package_versions() -> dict[str, str]:
@@ -97,11 +100,13 @@ def export_model(model: keras.Model, directory: str | Path, metadata: dict) -> s
         input_signature=[_input_spec(FROM_MNIST)],
     )
     # Write beside the target and swap in, so an interrupted export never leaves half a SavedModel.
-    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=staging_prefix(directory)))
     try:
         archive.write_out(str(staging / "model"), verbose=False)
+        manifest = sorted([*files_under(staging / "model"), METADATA_FILE])  # what a later export may replace
         atomic_write_json(
-            staging / "model" / METADATA_FILE, {**metadata, **precisions, "packages": package_versions()}
+            staging / "model" / METADATA_FILE,
+            {**metadata, **precisions, "packages": package_versions(), EXPORT_MANIFEST_KEY: manifest},
         )
         keras_file = staging / "model.keras"
         _compiled_as_trained(model, metadata).save(keras_file)
@@ -122,26 +127,20 @@ def export_model(model: keras.Model, directory: str | Path, metadata: dict) -> s
     return replaced
 
 
-def check_export_target(directory: str | Path) -> None:
+def check_export_target(directory: str | Path, flag: str = "--output-dir") -> None:
     """Refuse, before any training, to replace what a kerascmp export did not write: `directory` must be
-    absent, empty, or an export with its kerascmp.json; `<directory>.keras` absent or a file beside one."""
+    absent, empty, or an export holding only the files of its manifest; `<directory>.keras` absent or a file
+    beside one (kerascmp.outputs)."""
     directory = Path(directory)
     keras_file = directory.with_suffix(".keras")
-    ours = (directory / METADATA_FILE).is_file() and (directory / "saved_model.pb").is_file()
     if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+        raise UsageError(f"{directory} exists and is not an export directory; move it, or use another {flag}")
+    refuse_foreign_export_files(directory, flag)
+    if keras_file.is_symlink() or keras_file.is_dir() or (keras_file.exists() and not keras_file.is_file()):
+        raise UsageError(f"{keras_file} is not a file kerascmp wrote; move it, or use another {flag}")
+    if keras_file.exists() and manifest_of(directory) is None:
         raise UsageError(
-            f"{directory} exists and is not an export directory; move it, or use another --output-dir"
-        )
-    if directory.is_dir() and any(directory.iterdir()) and not ours:
-        raise UsageError(
-            f"{directory}/ holds files that no kerascmp export wrote (no {METADATA_FILE} beside a "
-            "saved_model.pb); nothing was touched: move them, or use another --output-dir"
-        )
-    if keras_file.is_symlink() or keras_file.is_dir():
-        raise UsageError(f"{keras_file} is not a file kerascmp wrote; move it, or use another --output-dir")
-    if keras_file.exists() and not ours:
-        raise UsageError(
-            f"{keras_file} exists with no kerascmp export beside it; move it, or use another --output-dir"
+            f"{keras_file} exists with no kerascmp export beside it; move it, or use another {flag}"
         )
 
 

@@ -12,16 +12,25 @@ import numpy as np
 
 from kerascmp.errors import UsageError
 from kerascmp.names import (
+    CLASSES,
+    DIGIT_OUTPUTS,
     FIRST_LEQ_SECOND,
     FROM_MNIST,
     P_FIRST_LEQ_SECOND,
     SERVING,
     SIGNATURE_INPUT,
     SIGNATURE_INPUTS,
+    probabilities_key,
 )
 
 FORMATS = {"savedmodel": "", "onnx": ".onnx", "tflite": ".tflite"}  # format: the file suffix it takes
 REQUIRED_OUTPUTS = {P_FIRST_LEQ_SECOND, FIRST_LEQ_SECOND}
+# Each serving output's shape after the batch dimension (kerascmp.serving.export.serving_outputs).
+OUTPUT_SHAPES = {
+    P_FIRST_LEQ_SECOND: (),
+    FIRST_LEQ_SECOND: (),
+    **{probabilities_key(name): (CLASSES[name],) for name in DIGIT_OUTPUTS},
+}
 EXPORT_HINT = "export one with python -m kerascmp.train, or convert one with python -m kerascmp.export"
 
 
@@ -45,10 +54,21 @@ def _not_ours(path: Path, found: str) -> UsageError:
     return UsageError(f"{path} {found}, not kerascmp's pairs {shape} {dtype}; it is not a kerascmp export")
 
 
-def _check_outputs(path: Path, names) -> None:
-    absent = REQUIRED_OUTPUTS - set(names)
+def _check_outputs(path: Path, shapes: dict) -> None:
+    """kerascmp's outputs, each of its rank and size after the batch (an unknown size, None, passes)."""
+    absent = REQUIRED_OUTPUTS - set(shapes)
     if absent:
         raise UsageError(f"{path} has no {', '.join(sorted(absent))} output; it is not a kerascmp export")
+    for name, shape in shapes.items():
+        expected = OUTPUT_SHAPES.get(name)
+        sizes = [None if not isinstance(size, int) or size < 0 else size for size in shape]
+        if expected is not None and (
+            len(sizes) != 1 + len(expected) or any(s not in (None, e) for s, e in zip(sizes[1:], expected))
+        ):
+            wanted = "[batch" + "".join(f", {e}" for e in expected) + "]"
+            raise UsageError(
+                f"{path}: output {name} has shape {list(shape)}, not {wanted}; it is not a kerascmp export"
+            )
 
 
 def check_savedmodel_dir(path: Path) -> None:
@@ -127,7 +147,7 @@ class OnnxRunner:
         ):
             raise _not_ours(path, "takes " + ", ".join(f"{i.name} {i.shape} {i.type}" for i in inputs))
         self.outputs = [output.name for output in self.session.get_outputs()]
-        _check_outputs(path, self.outputs)
+        _check_outputs(path, {output.name: output.shape for output in self.session.get_outputs()})
 
     def run(self, pairs: np.ndarray) -> dict[str, np.ndarray]:
         values = self.session.run(self.outputs, {SIGNATURE_INPUT: np.asarray(pairs, np.float32)})
@@ -149,8 +169,9 @@ class LiteRTRunner:
         signature = signatures.get(SERVING)
         if signature is None or signature["inputs"] != [SIGNATURE_INPUT]:
             raise _not_ours(path, f"has signatures {signatures}")
-        _check_outputs(path, signature["outputs"])
         self.runner = self.interpreter.get_signature_runner(SERVING)
+        details = self.runner.get_output_details()
+        _check_outputs(path, {name: [int(s) for s in d["shape_signature"]] for name, d in details.items()})
 
     def run(self, pairs: np.ndarray) -> dict[str, np.ndarray]:
         return {k: np.array(v) for k, v in self.runner(pairs=np.asarray(pairs, np.float32)).items()}

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kerascmp import defaults, seeds
+from kerascmp.errors import VariantError
 from kerascmp.names import COMPARISON, DIGIT_OUTPUTS, PAIR_OUTPUTS, PAIRINGS
 
 if TYPE_CHECKING:
@@ -214,20 +215,39 @@ class Variant:
 
     def net_variants(self) -> list[Variant]:
         """The variant each of a run's nets is built and trained as: itself for its members, then each
-        joined variant, checked to train jointly with digit heads."""
-        joined = [get_variant(name) for name in self.joined]
-        for other in joined:
+        joined variant (`check_joined` has checked that they can train with it)."""
+        return [self] * self.members + [_REGISTRY[name] for name in self.joined]
+
+    def check_joined(self) -> None:
+        """Refuse, as a `VariantError`, joined nets that cannot train in one step with this variant's: one
+        that is unknown, itself, staged, without digit heads, distilled, with joined nets of its own, or
+        with another optimiser or SAM radius (kerascmp.engine.sharpness). Run when the variant is resolved
+        (`get_variant`), so that every command refuses before any work."""
+        for name in self.joined:
+            other = _REGISTRY.get(name)
+            if other is None:
+                raise VariantError(
+                    f"variant {self.name}: joined variant {name!r} is not registered; choose among "
+                    f"{', '.join(_REGISTRY)}, or load its --plugin"
+                )
+            if other.name == self.name:
+                raise VariantError(f"variant {self.name} joins itself; raise its members instead")
             if other.staged or not other.has_digit_heads or other.distillation or other.joined:
-                raise ValueError(
+                raise VariantError(
                     f"variant {self.name}: joined variant {other.name} must train one net with digit heads, "
                     "jointly, without distillation or joined nets of its own"
                 )
+            if other.optimizer is not self.optimizer:  # one step trains them all (engine.fitting)
+                raise VariantError(
+                    f"variant {self.name}: joined variant {other.name} trains with another optimiser "
+                    f"({_factory_name(other.optimizer)}, not {_factory_name(self.optimizer)}); the nets of "
+                    "a run train in one step, so they must share it"
+                )
             if other.sam_radius != self.sam_radius:  # one step trains them all (kerascmp.engine.sharpness)
-                raise ValueError(
+                raise VariantError(
                     f"variant {self.name}: joined variant {other.name} must share its SAM radius "
                     f"({other.sam_radius:g}, not {self.sam_radius:g})"
                 )
-        return [self] * self.members + joined
 
     def hyperparameters(self, **overrides) -> Hyperparameters:
         """The variant's defaults, with the `overrides` that are not None."""
@@ -260,10 +280,17 @@ def register_variant(variant: Variant, *, built_in: bool = False) -> Variant:
 
 
 def get_variant(name: str) -> Variant:
+    """The registered variant `name`, its joined nets checked (`Variant.check_joined`)."""
     try:
-        return _REGISTRY[name]
+        variant = _REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown variant {name!r}; choose one of {', '.join(_REGISTRY)}") from None
+    variant.check_joined()
+    return variant
+
+
+def _factory_name(optimizer) -> str:
+    return "the report's SGD" if optimizer is None else getattr(optimizer, "__name__", repr(optimizer))
 
 
 def variant_names() -> tuple[str, ...]:
