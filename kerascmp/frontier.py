@@ -3,7 +3,7 @@ results/beyond2 --output-dir results/beyond2`.
 
 Every variant of the studies given is a point: its mean test comparison error over the study's rounds
 against the CPU-seconds one round's training takes (process CPU time, every thread; not wall time, which
-depends on what else the machine runs). Rounds have recorded `cpu_s` since 2026-12-03; for a variant whose
+depends on what else the machine runs). Newer rounds record `cpu_s`; for a variant whose
 rounds lack it, round 0 is trained again here, once, from its stored seed, pairs and hyperparameters, and
 its cost kept in <output-dir>/training_cost.json, so a rerun trains nothing. Costs measured in different
 hours are not comparable on a host whose speed drifts: `--remeasure-all` trains round 0 of every variant

@@ -30,7 +30,7 @@ LEARNING_RATE_PRESETS = {
 DEFAULT_C_AUX = [round(0.05 * i, 2) for i in range(11)]  # 0, 0.05, ..., 0.5
 SETTINGS_FILE = "search.json"  # the marker: a directory without it holds no search
 TRIAL_SETTINGS = "kerascmp_search.json"  # in each trial's dir: the settings and architecture it trained
-BATCH_SIZE = "batch_size"  # the variant's, in each trial's settings since 2026-12-05; older trials lack it
+BATCH_SIZE = "batch_size"  # the variant's, in each trial's settings; older trials lack it
 TENSORBOARD_DIR = "tensorboard"  # the HParams runs, inside the project dir
 # What a search writes in its project dir (KerasTuner's files, then its own): all --overwrite removes.
 SEARCH_OUTPUTS = (

@@ -79,13 +79,13 @@ class RoundRecord:
     pairs: int
     errors: dict[str, float | None]  # error rates in %, keyed by kerascmp.names.error_key; None if diverged
     architecture: dict | None = None  # kerascmp.models.architecture_fingerprint
-    recipe: dict | None = None  # kerascmp.engine.compile.training_recipe (absent before 2026-12-03)
+    recipe: dict | None = None  # kerascmp.engine.compile.training_recipe (absent in older records)
     diverged: bool = False
     test_comparison_failures: list | None = None  # kerascmp.engine.scoring.comparison_failures
     history: dict = field(default_factory=dict)  # per-epoch curves, keyed by kerascmp.names.curve_key
     history_val_every: int = 1  # epochs between the monitored curve's points
     wall_s: float | None = None
-    cpu_s: float | None = None  # training's process CPU time, every thread (absent before 2026-12-03)
+    cpu_s: float | None = None  # training's process CPU time, every thread (absent in older records)
     tensorboard_s: float | None = None
     packages: dict | None = None
 
@@ -128,7 +128,7 @@ def redefined(changes: dict) -> bool:
 def recipe_changes(stored: dict | None, current: dict) -> dict:
     """{what: (stored, current)} for each part of a training recipe that changed, each keyed "recipe: ...";
     an optimiser by its class, or else by each setting that moved. A record from before recipes were
-    recorded (2026-12-03: `stored` None) is accepted."""
+    recorded (`stored` None) is accepted."""
     if stored is None:
         return {}
     changes = {}

@@ -12,10 +12,10 @@ pairs, not the unsmoothed one on split-off pairs), reads them upsampled to 28x28
 of `beyond_upsampled`'s (`Variant.joined`: an upsampled net trains about 4x as long, and errs on other
 digits), each digit also read shifted diagonally and turned by a few degrees (`Variant.test_time_rotations`).
 Elastic distortions (the `elastic` switch) were tried on validation pairs and left out; every choice is in
-tuning/results/beyond2_probes.
+research/beyond2/results.
 Each row keeps the row before's learning rate and c_aux unless it changes the optimiser; each `seed_id` is
-its name's CRC-32, as studies before seed ids drew it, but for `beyond_ensemble` (named `best` until
-2026-12-03: it keeps that name's seeds, and its numbers), `best` ("beyond2_best"'s), `beyond_distilled`
+its name's CRC-32, as studies before seed ids drew it, but for `beyond_ensemble` (an earlier `best`: it
+keeps that name's seeds, and its numbers; docs/HISTORY.md), `best` ("beyond2_best"'s), `beyond_distilled`
 (best's, so that its teachers start from the seeds of best's nets), and `beyond_sharp` and `beyond_tta`
 (beyond_smooth's: the same nets).
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 DIGIT_NET_SWITCHES = ("batch_norm", "dropout", "augment", "elastic", "width", "deep", "upsample")
 DROPOUT = 0.3
 ENSEMBLE_MEMBERS = 3
-BEST_MEMBERS = 4  # nets: a round took 209-225 s on 2 cores on 2026-12-06 (5 minutes; not on a slow day)
+BEST_MEMBERS = 4  # nets: about 4 minutes a round on 2 cores (results/beyond2/README.md)
 UPSAMPLED_MEMBERS = 1  # of best's nets, those upsampled (beyond_upsampled's): about 4x the training each
 LABEL_SMOOTHING = 0.1
 COMPARISON_TEMPERATURE = 0.5  # sharpens the smoothed digits before comparing (Sharpening)
@@ -180,7 +180,7 @@ for _variant in (
         "beyond_ensemble",
         f"+ ensemble of {ENSEMBLE_MEMBERS}",
         f"analytic head + BN, dropout, augmentation, re-pairing, Adam + cosine, {LONG_EPOCHS} epochs; "
-        f"{ENSEMBLE_MEMBERS} nets averaged in probability (`best` until 2026-12-03)",
+        f"{ENSEMBLE_MEMBERS} nets averaged in probability",
         after="beyond_long",
         tuned=ADAM,
         seed_id=2903340623,
@@ -204,7 +204,7 @@ for _variant in (
         f"+ distilled from {BEST_MEMBERS} teachers",
         f"beyond_deep's one net, trained on the averaged digit probabilities (temperature "
         f"{DISTILLED.temperature:g}) of {BEST_MEMBERS} beyond_deep nets trained first from the seeds of "
-        f"`best`'s members (`best`'s members themselves until best took label smoothing on 2026-12-06)",
+        f"`best`'s members",
         after="beyond_deep",
         tuned=ADAM,
         seed_id=3533267765,  # best's: its teachers start from the seeds of best's members
@@ -267,7 +267,7 @@ for _variant in (
         f"{COMPARISON_TEMPERATURE:g}",
         after="beyond_tta",
         tuned=ADAM,
-        seed_id=3533267765,  # its first 3 nets are those of the previous bests (2026-12-06)
+        seed_id=3533267765,  # its first 3 nets are those of the earlier bests
         epochs=LONG_EPOCHS,
         members=BEST_MEMBERS - UPSAMPLED_MEMBERS,
         joined=("beyond_upsampled",) * UPSAMPLED_MEMBERS,

@@ -1,11 +1,11 @@
-"""The plugin the Beyond II validation probes ran (tuning/results/beyond2_probes/, from /tmp/probe/probe.py).
+"""The plugin the Beyond II validation probes ran (research/beyond2/results/, from /tmp/probe/probe.py).
 
 Each `p_*` variant is beyond_long's recipe plus one digit-net change; `p_deep` is what became the `deep`
 switch (kerascmp.models.build_digit_net), written out here. Each `*_tta` twin scores the same nets with
 test-time shifts. For example:
 
-    python -m tuning.search --plugin examples/beyond2_probes.py --variant p_deep --lr 0.01 --c-aux 0.4 \
-        --rounds 4 --project-dir tuning/runs/p_deep
+    python -m tuning.search --plugin research/beyond2/beyond2_probes.py --variant p_deep \
+        --lr 0.01 --c-aux 0.4 --rounds 4 --project-dir tuning/runs/p_deep
 """
 
 import keras

@@ -1,13 +1,14 @@
 """Beyond II's eighth round of validation probes, part 2: score mixes of nets and views from the logits
-beyond2_eighth_views.py saved, round by round (tuning/results/beyond2_probes/h_views_joined/errors.csv).
+beyond2_eighth_views.py saved, round by round (research/beyond2/results/h_views_joined/errors.csv).
 
-    python examples/beyond2_eighth_score.py <logits dir> > errors.csv
+    python research/beyond2/beyond2_eighth_score.py <logits dir> > errors.csv
 
 Each mix averages its nets' softmax probabilities over its views, then compares the two digits exactly
 (P(a <= b) of the mean probabilities, sharpened at temperature 0.5: kerascmp's AnalyticComparison and
 Sharpening); a pair's verdict is P(a <= b) > 1/2. Digit error is that of the mean probabilities' argmax.
 """
 
+import argparse
 import csv
 import glob
 import sys
@@ -54,8 +55,16 @@ def errors(sources, views, rounds):
     return result
 
 
+def logits_dir_argument() -> str:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser.add_argument("logits_dir", help="the folder of .npz logits beyond2_eighth_views.py wrote")
+    return parser.parse_args().logits_dir
+
+
 if __name__ == "__main__":
-    plain, upsampled = load(sys.argv[1], "h_best_tta"), load(sys.argv[1], "h_upsample_tta")
+    logits_dir = logits_dir_argument()
+    plain, upsampled = load(logits_dir, "h_best_tta"), load(logits_dir, "h_upsample_tta")
     rounds = sorted(set(plain) & set(upsampled))
     given_and_shifts = ["id", "s+r", "s-r", "s+c", "s-c"]
     diagonal = ["d++", "d+-", "d-+", "d--"]

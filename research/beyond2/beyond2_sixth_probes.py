@@ -1,4 +1,4 @@
-"""The plugin of Beyond II's sixth round of validation probes (tuning/results/beyond2_probes/, "Sixth
+"""The plugin of Beyond II's sixth round of validation probes (research/beyond2/results/, "Sixth
 round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`), each `beyond_sharp`'s
 recipe (the deeper digit net, label smoothing 0.1, compared at temperature 0.5) with one change:
 
@@ -14,7 +14,7 @@ recipe (the deeper digit net, label smoothing 0.1, compared at temperature 0.5) 
 
 For example:
 
-    python -m tuning.search --plugin examples/beyond2_sixth_probes.py --variant h_erase --lr 0.01 \
+    python -m tuning.search --plugin research/beyond2/beyond2_sixth_probes.py --variant h_erase --lr 0.01 \
         --c-aux 0.4 --rounds 10 --held-out-pairs 5000 --project-dir tuning/runs/h_erase
 """
 

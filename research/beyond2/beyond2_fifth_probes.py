@@ -1,4 +1,4 @@
-"""The plugin of Beyond II's fifth round of validation probes (tuning/results/beyond2_probes/, "Fifth
+"""The plugin of Beyond II's fifth round of validation probes (research/beyond2/results/, "Fifth
 round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`), each `beyond_deep`'s or
 `best`'s recipe with one change:
 
@@ -11,7 +11,7 @@ round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`)
 
 For example:
 
-    python -m tuning.search --plugin examples/beyond2_fifth_probes.py --variant h_smooth --lr 0.01 \
+    python -m tuning.search --plugin research/beyond2/beyond2_fifth_probes.py --variant h_smooth --lr 0.01 \
         --c-aux 0.4 --rounds 10 --held-out-pairs 5000 --project-dir tuning/runs/h_smooth
 """
 

@@ -1,4 +1,4 @@
-"""The plugin of Beyond II's fourth round of validation probes (tuning/results/beyond2_probes/, "Fourth
+"""The plugin of Beyond II's fourth round of validation probes (research/beyond2/results/, "Fourth
 round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`), each `beyond_deep`'s or
 `best`'s recipe with one change:
 
@@ -11,8 +11,8 @@ round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`)
 
 For example:
 
-    python -m tuning.search --plugin examples/beyond2_held_out_probes.py --variant h_affine2 --lr 0.01 \
-        --c-aux 0.4 --rounds 10 --held-out-pairs 5000 --project-dir tuning/runs/h_affine2
+    python -m tuning.search --plugin research/beyond2/beyond2_held_out_probes.py --variant h_affine2 \
+        --lr 0.01 --c-aux 0.4 --rounds 10 --held-out-pairs 5000 --project-dir tuning/runs/h_affine2
 """
 
 import keras

@@ -1,4 +1,4 @@
-"""The plugin of Beyond II's second round of validation probes (tuning/results/beyond2_probes/, "More
+"""The plugin of Beyond II's second round of validation probes (research/beyond2/results/, "More
 probes"), each `beyond_deep`'s recipe with one change at no extra training cost:
 
 - `q_zoom`: its augmentation also scales each image by up to ±10 %;
@@ -7,8 +7,8 @@ probes"), each `beyond_deep`'s recipe with one change at no extra training cost:
 
 For example:
 
-    python -m tuning.search --plugin examples/beyond2_more_probes.py --variant q_zoom --lr 0.01 --c-aux 0.4 \
-        --rounds 10 --project-dir tuning/runs/q_zoom
+    python -m tuning.search --plugin research/beyond2/beyond2_more_probes.py --variant q_zoom \
+        --lr 0.01 --c-aux 0.4 --rounds 10 --project-dir tuning/runs/q_zoom
 """
 
 import keras

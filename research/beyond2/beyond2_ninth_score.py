@@ -1,11 +1,12 @@
 """Beyond II's ninth round of validation probes, its last part: score mixes of the eighth round's nets
 (`best`'s plain and upsampled ones) with `h_upsample_first`'s (the first block upsampled, about half an
 upsampled net's training) from the logits beyond2_eighth_views.py saved, as beyond2_eighth_score.py does
-(tuning/results/beyond2_probes/h_upsample_first/errors.csv).
+(research/beyond2/results/h_upsample_first/errors.csv).
 
-    python examples/beyond2_ninth_score.py <logits dir> > errors.csv
+    python research/beyond2/beyond2_ninth_score.py <logits dir> > errors.csv
 """
 
+import argparse
 import csv
 import sys
 
@@ -37,5 +38,12 @@ def main(logits_dir: str) -> None:
             writer.writerow([nets, views, r, f"{comparison:.2f}", f"{digit:.2f}"])
 
 
+def logits_dir_argument() -> str:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser.add_argument("logits_dir", help="the folder of .npz logits beyond2_eighth_views.py wrote")
+    return parser.parse_args().logits_dir
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(logits_dir_argument())

@@ -1,15 +1,16 @@
-"""Beyond II's eighth round of validation probes (tuning/results/beyond2_probes/, "Eighth round"), part 1:
+"""Beyond II's eighth round of validation probes (research/beyond2/results/, "Eighth round"), part 1:
 train a probe variant's nets on the held-out rounds and save every net's digit logits on 15 test-time views
 of the held-out digits, for scoring mixes of nets and views offline (beyond2_eighth_score.py).
 
-    PYTHONPATH=. python examples/beyond2_eighth_views.py <variant> <first round> <last round + 1> <logits dir>
+    PYTHONPATH=. python research/beyond2/beyond2_eighth_views.py \
+        <variant> <first round> <last round + 1> <logits dir>
 
 It loads the sixth, seventh and ninth rounds' plugins, whose `h_best_tta`, `h_upsample_tta` and
 `h_upsample_first` it trains round by round on `tuning.search --held-out-pairs 5000`'s data and seeds (but
 TensorFlow's default threads: see the probes README), and writes one .npz per round to the logits dir.
 """
 
-import sys
+import argparse
 import time
 
 import numpy as np
@@ -66,9 +67,9 @@ VIEWS = {
 
 
 def main(name: str, first: int, last: int, logits_dir: str) -> None:
-    load_plugin("examples/beyond2_sixth_probes.py")
-    load_plugin("examples/beyond2_seventh_probes.py")
-    load_plugin("examples/beyond2_ninth_probes.py")  # the ninth round's h_upsample_first
+    load_plugin("research/beyond2/beyond2_sixth_probes.py")
+    load_plugin("research/beyond2/beyond2_seventh_probes.py")
+    load_plugin("research/beyond2/beyond2_ninth_probes.py")  # the ninth round's h_upsample_first
     variant = get_variant(name)
     hp = variant.hyperparameters(learning_rate=0.01, c_aux=0.4)
     trainer = Trainer()
@@ -110,5 +111,12 @@ def main(name: str, first: int, last: int, logits_dir: str) -> None:
         )
 
 
-if __name__ == "__main__":  # as a script only: kerascmp's plugin tests load every example
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+if __name__ == "__main__":
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser.add_argument("variant", help="h_best_tta, h_upsample_tta or h_upsample_first")
+    parser.add_argument("first", type=int, help="the first held-out round")
+    parser.add_argument("last", type=int, help="the last round + 1")
+    parser.add_argument("logits_dir", help="where each round's .npz of logits goes")
+    args = parser.parse_args()
+    main(args.variant, args.first, args.last, args.logits_dir)

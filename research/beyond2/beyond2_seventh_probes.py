@@ -1,4 +1,4 @@
-"""The plugin of Beyond II's seventh round of validation probes (tuning/results/beyond2_probes/, "Seventh
+"""The plugin of Beyond II's seventh round of validation probes (research/beyond2/results/, "Seventh
 round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`): the upsampled digit net
 (`build_digit_net(upsample=True)`) on `beyond_tta`'s recipe (the deeper digit net, label smoothing 0.1,
 compared at temperature 0.5, each digit also read shifted by a pixel each way):
@@ -11,7 +11,7 @@ compared at temperature 0.5, each digit also read shifted by a pixel each way):
 
 For example:
 
-    python -m tuning.search --plugin examples/beyond2_seventh_probes.py --variant h_best_upsampled \
+    python -m tuning.search --plugin research/beyond2/beyond2_seventh_probes.py --variant h_best_upsampled \
         --lr 0.01 --c-aux 0.4 --rounds 10 --held-out-pairs 5000 --project-dir tuning/runs/h_best_upsampled
 """
 

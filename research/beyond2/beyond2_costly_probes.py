@@ -1,4 +1,4 @@
-"""The plugin of Beyond II's third round of validation probes (tuning/results/beyond2_probes/, "Third
+"""The plugin of Beyond II's third round of validation probes (research/beyond2/results/, "Third
 round"), each `beyond_deep`'s recipe with one change:
 
 - `r_wide`: the deeper digit net at twice the width (64/128 filters, 400 hidden units): about 3x the cost;
@@ -11,7 +11,7 @@ round"), each `beyond_deep`'s recipe with one change:
 
 200 epochs instead of 100 needs no plugin (`--variant beyond_deep --epochs 200`). For example:
 
-    python -m tuning.search --plugin examples/beyond2_costly_probes.py --variant r_wide \
+    python -m tuning.search --plugin research/beyond2/beyond2_costly_probes.py --variant r_wide \
         --lr 0.01 --c-aux 0.4 --rounds 10 --project-dir tuning/runs/r_wide
 """
 

@@ -1,4 +1,4 @@
-"""The plugin of Beyond II's ninth round of validation probes (tuning/results/beyond2_probes/, "Ninth
+"""The plugin of Beyond II's ninth round of validation probes (research/beyond2/results/, "Ninth
 round"), scored on held-out MNIST-train pairs (`tuning.search --held-out-pairs`): `beyond_tta`'s recipe (the
 deeper digit net, label smoothing 0.1, compared at temperature 0.5, each digit also read shifted by a pixel
 each way) with one change:
@@ -12,7 +12,7 @@ each way) with one change:
 
 For example:
 
-    python -m tuning.search --plugin examples/beyond2_ninth_probes.py --variant h_sam05 --lr 0.01 \\
+    python -m tuning.search --plugin research/beyond2/beyond2_ninth_probes.py --variant h_sam05 --lr 0.01 \\
         --c-aux 0.4 --rounds 10 --held-out-pairs 5000 --project-dir tuning/runs/h_sam05
 """
 
