@@ -124,6 +124,18 @@ def comma_list(item: Callable[[str], float]) -> Callable[[str], list]:
     return parse
 
 
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    from kerascmp import defaults
+
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "bfloat16"),
+        default=defaults.PRECISION,
+        help=f"compute precision (default on this machine: {defaults.PRECISION}; bfloat16 where the CPU "
+        "computes it natively, else float32: benchmarks/README.md)",
+    )
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output) if args.output else default_output(model_dir, args.format)
     check_output(output, model_dir, args.format)  # before TensorFlow loads: bad paths fail at once
     check_savedmodel_dir(model_dir)
+    print(f"converting {model_dir}/ to {args.format} and checking it against the SavedModel ...", flush=True)
     runtime.configure_runtime()
     print(convert(model_dir, args.format, output).describe())
     return 0

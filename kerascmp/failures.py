@@ -19,7 +19,7 @@ from kerascmp.names import ROUNDS_FILE
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m kerascmp.failures", description=__doc__.splitlines()[0])
     parser.add_argument("study_dir", help="a study's --output-dir (holds rounds.jsonl)")
-    parser.add_argument("--variant", required=True)
+    parser.add_argument("--variant", required=True, help="the variant whose failures to list")
     return parser
 
 

@@ -65,8 +65,15 @@ def hyperparameters_of(name: str, args):
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m kerascmp.study", description=__doc__.splitlines()[0])
     cli.add_variant_arguments(parser, several=True)
-    parser.add_argument("--rounds", type=cli.bounded_int(defaults.MAX_ROUNDS), default=10)
-    parser.add_argument("--seed", type=cli.non_negative_int, default=0)
+    parser.add_argument(
+        "--rounds",
+        type=cli.bounded_int(defaults.MAX_ROUNDS),
+        default=10,
+        help="rounds per variant (default 10)",
+    )
+    parser.add_argument(
+        "--seed", type=cli.non_negative_int, default=0, help="round r's pairs come from seed + r (default 0)"
+    )
     parser.add_argument(
         "--epochs",
         type=cli.bounded_int(defaults.MAX_EPOCHS),
@@ -79,10 +86,19 @@ def build_parser() -> cli.ArgumentParser:
         help="'tuned': each variant's defaults; 'report': the best points of the report's grid, 5 learning "
         "rates up to 0.1 (the table in results/); each variant declares both (kerascmp/variants/)",
     )
-    parser.add_argument("--pairs", type=cli.positive_int, default=defaults.PAIRS)
-    parser.add_argument("--precision", choices=("float32", "bfloat16"), default=defaults.PRECISION)
+    parser.add_argument(
+        "--pairs",
+        type=cli.positive_int,
+        default=defaults.PAIRS,
+        help=f"training and test pairs per round (default {defaults.PAIRS})",
+    )
+    cli.add_precision_argument(parser)
     cli.add_data_arguments(parser)
-    parser.add_argument("--output-dir", default="results")
+    parser.add_argument(
+        "--output-dir",
+        default="results",
+        help="the study's folder: its rounds, table, claims, figures (default results, the committed study)",
+    )
     parser.add_argument(
         "--tensorboard",
         metavar="DIR",
@@ -95,6 +111,7 @@ def build_parser() -> cli.ArgumentParser:
         "variant' and '... keep the ranking' test its rounds against these (remembered in claims.json)",
     )
     parser.add_argument("--overwrite", action="store_true", help="discard stored rounds and start afresh")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars: one line per round")
     return parser
 
 
@@ -302,7 +319,13 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
             )
             spec = RunSpec(name, run_seed(args.seed, name, i), hparams, train, {TEST: test}, monitor=test)
             progress = f"[variant {v}/{len(names)} {name}] round {i + 1}/{args.rounds}"
-            (result,) = train_runs([spec], trainer=trainer, validation_freq=HELD_OUT_EVERY, label=progress)
+            (result,) = train_runs(
+                [spec],
+                trainer=trainer,
+                validation_freq=HELD_OUT_EVERY,
+                label=progress,
+                verbose=not args.quiet,
+            )
             logged = time.perf_counter()
             tensorboard_logs.write_run(
                 args.tensorboard / tensorboard_logs.run_name(name, i + 1),
@@ -367,7 +390,7 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
     # The table and figures show every variant stored here, each over all its stored rounds.
     table = summary_table(stored)
     try:
-        write_study_files(stored, output_dir, title)
+        tested = write_study_files(stored, output_dir, title)
     except OSError as err:
         raise cli.StorageError(
             f"all {len(stored)} rounds are stored in {rounds_path}, but the table and figures could not be "
@@ -375,6 +398,11 @@ def _run(args, names: list[str], output_dir: Path, command: files.CommandRecord)
         ) from None
     wall = time.perf_counter() - started
     print(table_markdown(table))
+    if not tested:
+        print(
+            "note: no claim could be tested: each compares variants over 2 or more rounds; claims.csv and "
+            "claims.png are not written"
+        )
     print(
         "the table summarises every round stored in "
         + f"{output_dir}: "

@@ -52,14 +52,14 @@ def build_parser() -> cli.ArgumentParser:
         default=defaults.PAIRS,
         help=f"training and test pairs per round (at most {max_pairs('test')})",
     )
-    parser.add_argument("--rounds", type=cli.bounded_int(defaults.MAX_ROUNDS), default=1)
-    parser.add_argument("--seed", type=cli.non_negative_int, default=0, help="round r uses seed + r")
     parser.add_argument(
-        "--precision",
-        choices=("float32", "bfloat16"),
-        default=defaults.PRECISION,
-        help=f"compute precision (default {defaults.PRECISION}; see benchmarks/README.md)",
+        "--rounds",
+        type=cli.bounded_int(defaults.MAX_ROUNDS),
+        default=1,
+        help="rounds, round r from seed + r (default 1)",
     )
+    parser.add_argument("--seed", type=cli.non_negative_int, default=0, help="round r uses seed + r")
+    cli.add_precision_argument(parser)
     cli.add_data_arguments(parser)
     parser.add_argument(
         "--output-dir", default="saved_models", help="where exports go (default saved_models)"
@@ -215,6 +215,7 @@ def convert_export(target: Path, formats: tuple[str, ...]) -> None:
     from kerascmp.serving.convert import CONVERTED, convert
 
     for fmt in (f for f in formats if f in CONVERTED):
+        print(f"converting {target}/ to {fmt} and checking it against the SavedModel ...", flush=True)
         print(convert(target, fmt).describe())
 
 

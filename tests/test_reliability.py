@@ -330,7 +330,8 @@ def assert_flat_memory(exported, tmp_path, *extra: str) -> None:
         peaks[n] = int(result.stdout.split("PEAK")[-1]) / 1024  # MiB
         if extra:  # still one JSON object, every pair in it
             assert len(json.loads(result.stdout.split("\nPEAK")[0].splitlines()[-1])["per_pair"]) == n
-    assert peaks[60_000] - peaks[2_000] < 40, peaks  # the whole array would add 94 MB, twice over
+    # The whole array would add 94 MB, twice over; on a loaded host the peak moved 41 MB without it.
+    assert peaks[60_000] - peaks[2_000] < 64, peaks
 
 
 @pytest.mark.parametrize("case", ["npz", "pickle", "negative", "zeros", "labels_range"])

@@ -99,7 +99,7 @@ def build_parser() -> cli.ArgumentParser:
         "MNIST-train images they leave unused: more validation, so smaller differences show",
     )
     parser.add_argument("--seed", type=cli.non_negative_int, default=0, help="round r uses seed + r")
-    parser.add_argument("--precision", choices=("float32", "bfloat16"), default=defaults.PRECISION)
+    cli.add_precision_argument(parser)
     cli.add_data_arguments(parser)
     parser.add_argument("--project-dir", help="KerasTuner project dir (default tuning/runs/<variant>)")
     parser.add_argument(

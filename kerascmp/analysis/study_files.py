@@ -46,7 +46,8 @@ def study_verdicts(output_dir: Path, stored: list[RoundRecord]) -> list[claims.V
     return claims.verdicts(stored, longer_rounds(output_dir))
 
 
-def write_study_files(stored: list[RoundRecord], output_dir: Path, title: str) -> None:
+def write_study_files(stored: list[RoundRecord], output_dir: Path, title: str) -> int:
+    """Write the study's table, claims and figures; how many claims could be tested."""
     table = summary_table(stored)
     results = study_verdicts(output_dir, stored)
     atomic_write_text(output_dir / "table.csv", table_csv(table))
@@ -60,3 +61,4 @@ def write_study_files(stored: list[RoundRecord], output_dir: Path, title: str) -
         f"Comparison error per epoch, mean ± std over rounds ({title})",
     )
     plot_comparison(table, output_dir / "comparison.png", f"Test comparison error ({title})")
+    return len(results)

@@ -11,8 +11,10 @@ Importing this module is free: TensorFlow loads in `configure_runtime()`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import importlib.util
+import logging
 import os
 import re
 import sys
@@ -27,6 +29,17 @@ def configure_runtime() -> None:
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()
+    logger = tf.get_logger()
+    if not any(isinstance(f, _NoRetracingWarnings) for f in logger.filters):
+        logger.addFilter(_NoRetracingWarnings())
+
+
+class _NoRetracingWarnings(logging.Filter):
+    """TensorFlow warns when a function traces again; kerascmp traces each new shape of run on purpose (the
+    separate variants' stages, packed runs), so the warning says nothing to a user."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
 
 
 def prepare_tensorflow() -> None:
@@ -52,6 +65,29 @@ _START_UP_BANNERS = re.compile(
 )
 
 
+# What LiteRT writes to file descriptor 2 the first time an interpreter runs: the same line every time.
+LITERT_BANNER = re.compile(r"INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.")
+
+
+@contextlib.contextmanager
+def filtered_stderr(banners: re.Pattern):
+    """Run the block with file descriptor 2 (C++ libraries write there) captured, then pass on every line
+    but those `banners` matches whole."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines():
+                if not banners.fullmatch(line):
+                    print(line, file=sys.stderr)
+
+
 class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
     """Imports TensorFlow, whenever that first happens, with its start-up banners filtered out of stderr;
     anything else it writes there is passed on."""
@@ -66,19 +102,8 @@ class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
         exec_module = spec.loader.exec_module
 
         def quiet_exec_module(module):
-            sys.stderr.flush()
-            saved = os.dup(2)
-            with tempfile.TemporaryFile() as captured:
-                os.dup2(captured.fileno(), 2)
-                try:
-                    exec_module(module)
-                finally:
-                    os.dup2(saved, 2)
-                    os.close(saved)
-                    captured.seek(0)
-                    for line in captured.read().decode(errors="replace").splitlines():
-                        if not _START_UP_BANNERS.fullmatch(line):
-                            print(line, file=sys.stderr)
+            with filtered_stderr(_START_UP_BANNERS):
+                exec_module(module)
 
         spec.loader.exec_module = quiet_exec_module
         return spec

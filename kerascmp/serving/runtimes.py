@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerascmp.engine.runtime import LITERT_BANNER, filtered_stderr
 from kerascmp.errors import UsageError
 from kerascmp.names import (
     CLASSES,
@@ -161,7 +162,8 @@ class LiteRTRunner:
         from ai_edge_litert.interpreter import Interpreter
 
         try:
-            self.interpreter = Interpreter(model_path=str(path))
+            with filtered_stderr(LITERT_BANNER):
+                self.interpreter = Interpreter(model_path=str(path))
             signatures = self.interpreter.get_signature_list()
         except Exception as err:  # LiteRT raises ValueError or RuntimeError for a damaged file
             detail = (str(err).strip().splitlines() or [""])[0][:200]
@@ -174,4 +176,6 @@ class LiteRTRunner:
         _check_outputs(path, {name: [int(s) for s in d["shape_signature"]] for name, d in details.items()})
 
     def run(self, pairs: np.ndarray) -> dict[str, np.ndarray]:
-        return {k: np.array(v) for k, v in self.runner(pairs=np.asarray(pairs, np.float32)).items()}
+        with filtered_stderr(LITERT_BANNER):  # LiteRT's delegate announces itself on the first run
+            results = self.runner(pairs=np.asarray(pairs, np.float32))
+        return {k: np.array(v) for k, v in results.items()}
