@@ -260,9 +260,9 @@ def main(argv: list[str] | None = None) -> int:
             print_pair(report)
         return 0
 
+    outputs.check(*declared_outputs(args))  # before any input is read
     pairs = check_pairs(load_array(args.pairs, "pairs"))
     labels = check_labels(load_array(args.labels, "labels"), len(pairs)) if args.labels else None
-    outputs.check(*declared_outputs(args))
     model = load_model(args.model)
     tally = Tally(labels)
     if args.json:  # one JSON object on one line, its per-pair list streamed: memory stays flat

@@ -39,7 +39,8 @@ WRITES_NOTHING = {
     "kerascmp.predict": {"--model", "--pairs", "--labels", "--no-invert", "--json"},
     "kerascmp.train": COMMON
     | {"--lr", "--c-aux", "--batch-size", "--rounds", "--no-export", "--export-formats", "--quiet"},
-    "kerascmp.study": COMMON | {"--variants", "--rounds", "--hyperparameters", "--longer", "--overwrite"},
+    "kerascmp.study": COMMON
+    | {"--variants", "--rounds", "--hyperparameters", "--longer", "--overwrite", "--quiet"},
     "kerascmp.export": {"--model", "--format"},
     "tuning.search": COMMON
     | {
