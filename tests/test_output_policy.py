@@ -260,10 +260,12 @@ def test_retraining_removes_the_old_conversions_and_export_says_what_it_replaces
 # ---- no traceback left -------------------------------------------------------------------------------------
 
 
-def test_predict_json_into_a_closed_pipe_ends_quietly(exported):
+def test_predict_json_into_a_closed_pipe_ends_quietly(exported, tmp_path):
+    many = tmp_path / "many.npy"  # megabytes of JSON: more than a pipe holds, so predict must block on it
+    np.save(many, np.tile(np.load(exported / "pairs.npy"), (200, 1, 1, 1)))
     command = [sys.executable, "-m", "kerascmp.predict", "--model", str(exported / "models" / "main")]
     reader = subprocess.Popen(
-        [*command, "--pairs", str(exported / "pairs.npy"), "--json"],
+        [*command, "--pairs", str(many), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO)},
