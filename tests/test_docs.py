@@ -266,3 +266,16 @@ def test_the_frontier_quoted_is_the_committed_one():
     table = (RESULTS / "beyond2" / "frontier.md").read_text()
     for readme in (REPO / "README.md", RESULTS / "beyond2" / "README.md"):
         assert table in readme.read_text(), readme
+
+
+def test_the_readmes_variants_table_lists_every_built_in_variant_in_order():
+    from kerascmp.variants import registry
+
+    built_in = [name for name in variant_names() if name in registry._BUILT_IN]
+    listed = []
+    for row in markdown_table(REPO / "README.md", "| `--variant` |"):
+        names = re.findall(r"`(\w+)`", row["`--variant`"])
+        if "…" in row["`--variant`"]:  # a range of consecutive variants
+            names = built_in[built_in.index(names[0]) : built_in.index(names[1]) + 1]
+        listed += names
+    assert listed == built_in
