@@ -1,4 +1,4 @@
-"""The architecture's promises: the README's layout is the tree, analysis/ starts without TensorFlow, the
+"""The architecture's promises: docs/LAYOUT.md's layout is the tree, analysis/ starts without TensorFlow, the
 runtime is set in one place, the round record round-trips, and a variant's seeds are its own."""
 
 import os
@@ -25,9 +25,9 @@ COMMITTED_STUDIES = (
 
 
 def readme_layout() -> set[str]:
-    """The module paths the README's layout block lists, from its folder lines and their file names."""
-    readme = (REPO / "README.md").read_text()
-    block = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    """The module paths docs/LAYOUT.md's layout block lists, from its folder lines and their file names."""
+    readme = (REPO / "docs" / "LAYOUT.md").read_text()
+    block = readme.split("## The tree", 1)[1].split("```", 2)[1]
     listed, package, folder = set(), None, None
     for line in block.splitlines():
         top = re.match(r"(\w+)/\s", line)
@@ -44,7 +44,7 @@ def readme_layout() -> set[str]:
     return listed
 
 
-def test_the_readmes_layout_lists_every_module_of_the_tree_and_no_other():
+def test_the_layout_lists_every_module_of_the_tree_and_no_other():
     tree = {
         str(path.relative_to(REPO))
         for package in ("kerascmp", "tuning")
@@ -52,8 +52,8 @@ def test_the_readmes_layout_lists_every_module_of_the_tree_and_no_other():
         if path.name != "__init__.py"
     }
     listed = readme_layout()
-    assert not tree - listed, f"modules the README's layout does not list: {sorted(tree - listed)}"
-    assert not listed - tree, f"the README's layout lists modules that do not exist: {sorted(listed - tree)}"
+    assert not tree - listed, f"modules docs/LAYOUT.md does not list: {sorted(tree - listed)}"
+    assert not listed - tree, f"docs/LAYOUT.md lists modules that do not exist: {sorted(listed - tree)}"
 
 
 # A meta-path finder that refuses TensorFlow and everything built on it, as on a machine without them.
