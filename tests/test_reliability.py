@@ -14,7 +14,15 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_clean_failure, round_record, run_module, train_tiny, wait_for
+from conftest import (
+    REPO,
+    assert_clean_failure,
+    round_record,
+    run_in_process,
+    run_module,
+    train_tiny,
+    wait_for,
+)
 from kerascmp.analysis.summaries import summary_table
 from kerascmp.analysis.tables import table_markdown
 from kerascmp.engine.build import build_model
@@ -412,24 +420,13 @@ def test_outputs_respect_the_umask(tmp_path):
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
 
 
-def test_logs_get_plain_lines_and_quiet_gets_none(tmp_path):
-    logged = run_module(
-        "kerascmp.train", "--variant", "fc_baseline", "--epochs", "5", "--pairs", "100", "--no-export"
-    )
-    assert logged.returncode == 0 and "epoch 5/5" in logged.stdout
-    assert "\r" not in logged.stdout and "\x1b[" not in logged.stdout
-    quiet = run_module(
-        "kerascmp.train",
-        "--variant",
-        "fc_baseline",
-        "--epochs",
-        "5",
-        "--pairs",
-        "100",
-        "--no-export",
-        "--quiet",
-    )
-    assert quiet.returncode == 0 and "epoch 5/5" not in quiet.stdout and "round 1/1" in quiet.stdout
+def test_logs_get_plain_lines_and_quiet_gets_none(capsys):
+    args = ["--variant", "fc_baseline", "--epochs", "5", "--pairs", "100", "--no-export"]
+    code, out, _ = run_in_process("kerascmp.train", *args, capsys=capsys)  # stdout is no terminal here
+    assert code == 0 and "epoch 5/5" in out
+    assert "\r" not in out and "\x1b[" not in out
+    code, out, _ = run_in_process("kerascmp.train", *args, "--quiet", capsys=capsys)
+    assert code == 0 and "epoch 5/5" not in out and "round 1/1" in out
 
 
 RELOAD_KERAS = """
@@ -444,11 +441,11 @@ print("OK")
 """
 
 
-def test_a_second_export_replaces_the_first_and_says_so_and_the_keras_file_trains_on(tmp_path):
+def test_a_second_export_replaces_the_first_and_says_so_and_the_keras_file_trains_on(tmp_path, capsys):
     args = ["--variant", "noise_removal", *TINY, "--output-dir", str(tmp_path)]
-    assert run_module("kerascmp.train", *args).returncode == 0
-    second = run_module("kerascmp.train", *args, "--seed", "5")
-    assert second.returncode == 0 and "replacing the export of noise_removal (seed 0" in second.stdout
+    assert run_in_process("kerascmp.train", *args, capsys=capsys)[0] == 0
+    code, out, _ = run_in_process("kerascmp.train", *args, "--seed", "5", capsys=capsys)
+    assert code == 0 and "replacing the export of noise_removal (seed 0" in out
     assert json.loads((tmp_path / "noise_removal" / "kerascmp.json").read_text())["seed"] == 5
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
     reload = subprocess.run(
