@@ -17,6 +17,7 @@ import pytest
 from conftest import (
     REPO,
     assert_clean_failure,
+    assert_one_line_failure,
     round_record,
     run_in_process,
     run_module,
@@ -94,16 +95,16 @@ def test_a_second_search_on_the_same_project_dir_is_refused(tmp_path):
 # ---- settings and hyperparameters ---------------------------------------------------------------------
 
 
-def test_a_study_refuses_to_mix_rounds_of_other_hyperparameters(tmp_path):
+def test_a_study_refuses_to_mix_rounds_of_other_hyperparameters(tmp_path, capsys):
     study = ["--variants", "main", "--rounds", "1", *TINY, "--output-dir", str(tmp_path)]
-    assert run_module("kerascmp.study", *study).returncode == 0
+    assert run_in_process("kerascmp.study", *study, capsys=capsys)[0] == 0
     (record,) = rounds_of(tmp_path)
     record["hyperparameters"]["learning_rate"] = 0.316  # as if the default had moved since
     (tmp_path / "rounds.jsonl").write_text(json.dumps(record) + "\n")
-    again = run_module("kerascmp.study", *study[:3], "2", *study[4:])
+    again = run_in_process("kerascmp.study", *study[:3], "2", *study[4:], capsys=capsys)
     learning_rate = get_variant("main").defaults.learning_rate
     moved = f"learning_rate 0.316 -> {learning_rate:g}"
-    assert_clean_failure(again, "other settings", moved, "--overwrite")
+    assert_one_line_failure(again, "other settings", moved, "--overwrite")
     assert len(rounds_of(tmp_path)) == 1  # nothing trained, nothing mixed
 
 
@@ -194,14 +195,13 @@ def test_predict_refuses_the_nan_outputs_of_a_diverged_model(tmp_path, tiny_pair
 # ---- what a study summarises --------------------------------------------------------------------------
 
 
-def test_a_subset_rerun_keeps_every_stored_variant_in_the_table(tmp_path):
+def test_a_subset_rerun_keeps_every_stored_variant_in_the_table(tmp_path, capsys):
     full = ["--variants", "main,fc_baseline", "--rounds", "2", *TINY, "--output-dir", str(tmp_path)]
-    assert run_module("kerascmp.study", *full).returncode == 0
-    subset = run_module(
-        "kerascmp.study", "--variants", "main", "--rounds", "1", *TINY, "--output-dir", str(tmp_path)
-    )
-    assert subset.returncode == 0, subset.stderr[-2000:]
-    assert "every round stored" in subset.stdout and "main 2, fc_baseline 2" in subset.stdout
+    assert run_in_process("kerascmp.study", *full, capsys=capsys)[0] == 0
+    subset = ["--variants", "main", "--rounds", "1", *TINY, "--output-dir", str(tmp_path)]
+    code, out, err = run_in_process("kerascmp.study", *subset, capsys=capsys)
+    assert code == 0, err[-2000:]
+    assert "every round stored" in out and "main 2, fc_baseline 2" in out
     table = (tmp_path / "table.md").read_text()
     assert "| main architecture | 2 |" in table and "| fully connected net | 2 |" in table
     commands = [json.loads(line) for line in (tmp_path / "commands.jsonl").read_text().splitlines()]
