@@ -22,6 +22,7 @@ COMMITTED_STUDIES = (
     "results/beyond",
     "results/beyond2",
 )
+COMMITTED_ROUNDS = (*COMMITTED_STUDIES, "results/confirm")  # confirm: in progress, no tables yet
 
 
 def readme_layout() -> set[str]:
@@ -115,7 +116,7 @@ def test_every_committed_study_renders_its_tables_without_tensorflow(tmp_path):
     assert result.stdout.strip() == f"rendered {len(COMMITTED_STUDIES)}"
 
 
-@pytest.mark.parametrize("study", COMMITTED_STUDIES)
+@pytest.mark.parametrize("study", COMMITTED_ROUNDS)
 def test_committed_round_records_round_trip_unchanged(study):
     for record in load_rounds(REPO / study / "rounds.jsonl"):
         assert RoundRecord.from_json(record.to_json()) == record
@@ -129,7 +130,7 @@ def test_a_round_record_refuses_what_a_study_never_writes():
         RoundRecord.from_json({**good, "round": -1})
 
 
-@pytest.mark.parametrize("study", COMMITTED_STUDIES)
+@pytest.mark.parametrize("study", COMMITTED_ROUNDS)
 def test_committed_seeds_are_those_each_variant_declares(study):
     """Every committed round was trained from the seed its variant's `seed_id` derives today."""
     for record in load_rounds(REPO / study / "rounds.jsonl"):
