@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import assert_clean_failure, run_module, train_tiny
+from conftest import assert_clean_failure, assert_one_line_failure, run_in_process, run_module, train_tiny
 from kerascmp.engine.build import build_model, float32_copy, precision_of
 from kerascmp.engine.scoring import logits_of
 from kerascmp.names import (
@@ -131,13 +131,13 @@ def exported_formats(tmp_path_factory):
     return out
 
 
-def predict_json(model, *args):
-    result = run_module("kerascmp.predict", "--model", str(model), *args, "--json")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def predict_json(model, *args, capsys):
+    code, out, err = run_in_process("kerascmp.predict", "--model", str(model), *args, "--json", capsys=capsys)
+    assert code == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
 
 
-def test_predict_gives_the_same_verdicts_and_digits_in_every_runtime(exported_formats, tmp_path):
+def test_predict_gives_the_same_verdicts_and_digits_in_every_runtime(exported_formats, tmp_path, capsys):
     from kerascmp.data import generate_pair_sets
 
     _, test = generate_pair_sets(200, seed=4)
@@ -145,7 +145,7 @@ def test_predict_gives_the_same_verdicts_and_digits_in_every_runtime(exported_fo
     np.save(tmp_path / "raw.npy", test.pairs.repeat(2, axis=2).repeat(2, axis=3).round().astype(np.uint8))
     for pairs in ("pairs.npy", "raw.npy"):  # 14x14 float, and 28x28 uint8 (from_mnist in the SavedModel)
         runs = [
-            predict_json(exported_formats / name, "--pairs", str(tmp_path / pairs))
+            predict_json(exported_formats / name, "--pairs", str(tmp_path / pairs), capsys=capsys)
             for name in ("noise_removal", "noise_removal.onnx", "noise_removal.tflite")
         ]
         for other in runs[1:]:
@@ -158,63 +158,50 @@ def test_predict_gives_the_same_verdicts_and_digits_in_every_runtime(exported_fo
 
 
 @pytest.mark.parametrize("suffix", [".onnx", ".tflite"])
-def test_predict_refuses_a_damaged_or_foreign_model_file_in_one_line(suffix, tmp_path):
+def test_predict_refuses_a_damaged_or_foreign_model_file_in_one_line(suffix, tmp_path, capsys):
     np.save(tmp_path / "pairs.npy", np.full((2, 2, 14, 14), 128, np.float32))
+    pairs = ["--pairs", str(tmp_path / "pairs.npy")]
     damaged = tmp_path / f"damaged{suffix}"
     damaged.write_bytes(b"not a model")
-    result = run_module("kerascmp.predict", "--model", str(damaged), "--pairs", str(tmp_path / "pairs.npy"))
-    assert_clean_failure(result, f"cannot load {damaged}")
+    outcome = run_in_process("kerascmp.predict", "--model", str(damaged), *pairs, capsys=capsys)
+    assert_one_line_failure(outcome, f"cannot load {damaged}")
     absent = tmp_path / f"absent{suffix}"
-    result = run_module("kerascmp.predict", "--model", str(absent), "--pairs", str(tmp_path / "pairs.npy"))
-    assert_clean_failure(result, "is not a file")
+    outcome = run_in_process("kerascmp.predict", "--model", str(absent), *pairs, capsys=capsys)
+    assert_one_line_failure(outcome, "is not a file")
 
 
-def test_predict_never_writes_its_csv_over_the_model_file(exported_formats, tmp_path):
+def test_predict_never_writes_its_csv_over_the_model_file(exported_formats, tmp_path, capsys):
     model = exported_formats / "noise_removal.onnx"
     before = model.read_bytes()
     np.save(tmp_path / "pairs.npy", np.full((2, 2, 14, 14), 128, np.float32))
-    result = run_module(
-        "kerascmp.predict",
-        "--model",
-        str(model),
-        "--pairs",
-        str(tmp_path / "pairs.npy"),
-        "--output",
-        str(model),
-    )
-    assert_clean_failure(result, "is the --model file")
+    args = ["--model", str(model), "--pairs", str(tmp_path / "pairs.npy"), "--output", str(model)]
+    assert_one_line_failure(run_in_process("kerascmp.predict", *args, capsys=capsys), "is the --model file")
     assert model.read_bytes() == before
 
 
-def test_the_export_cli_converts_and_replaces_only_its_own_files(exported_formats, tmp_path):
+def test_the_export_cli_converts_and_replaces_only_its_own_files(exported_formats, tmp_path, capsys):
+    def export(*args):
+        return run_in_process("kerascmp.export", *args, capsys=capsys)
+
     model = exported_formats / "noise_removal"
     target = tmp_path / "copy.onnx"
-    result = run_module("kerascmp.export", "--model", str(model), "--format", "onnx", "--output", str(target))
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert f"wrote {target}" in result.stdout and "ONNX Runtime" in result.stdout
-    again = run_module("kerascmp.export", "--model", str(model), "--format", "onnx", "--output", str(target))
-    assert again.returncode == 0, again.stderr[-3000:]  # its own conversion: replaced
+    code, out, err = export("--model", str(model), "--format", "onnx", "--output", str(target))
+    assert code == 0, err[-3000:]
+    assert f"wrote {target}" in out and "ONNX Runtime" in out
+    code, out, err = export("--model", str(model), "--format", "onnx", "--output", str(target))
+    assert code == 0 and "replacing the onnx model there" in out, err[-3000:]  # its own conversion
 
     foreign = tmp_path / "notes.tflite"
     foreign.write_text("my notes")
-    refused = run_module(
-        "kerascmp.export", "--model", str(model), "--format", "tflite", "--output", str(foreign)
-    )
-    assert_clean_failure(refused, "is not a tflite model that kerascmp wrote", "nothing was touched")
+    refused = export("--model", str(model), "--format", "tflite", "--output", str(foreign))
+    assert_one_line_failure(refused, "is not a tflite model that kerascmp wrote", "nothing was touched")
     assert foreign.read_text() == "my notes"
-    assert_clean_failure(
-        run_module(
-            "kerascmp.export", "--model", str(model), "--format", "onnx", "--output", str(tmp_path / "x.bin")
-        ),
-        "must end in .onnx",
+    wrong_suffix = export("--model", str(model), "--format", "onnx", "--output", str(tmp_path / "x.bin"))
+    assert_one_line_failure(wrong_suffix, "must end in .onnx")
+    assert_one_line_failure(
+        export("--model", str(tmp_path), "--format", "onnx"), "not a SavedModel directory"
     )
-    assert_clean_failure(
-        run_module("kerascmp.export", "--model", str(tmp_path), "--format", "onnx"),
-        "not a SavedModel directory",
-    )
-    assert_clean_failure(
-        run_module("kerascmp.export", "--model", str(model), "--format", "pb"), "invalid choice"
-    )
+    assert_one_line_failure(export("--model", str(model), "--format", "pb"), "invalid choice")
     assert not list(tmp_path.glob(".*"))  # no staging file left behind
 
 
