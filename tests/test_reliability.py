@@ -338,8 +338,9 @@ def assert_flat_memory(exported, tmp_path, *extra: str) -> None:
         peaks[n] = int(result.stdout.split("PEAK")[-1]) / 1024  # MiB
         if extra:  # still one JSON object, every pair in it
             assert len(json.loads(result.stdout.split("\nPEAK")[0].splitlines()[-1])["per_pair"]) == n
-    # The whole array would add 94 MB, twice over; on a loaded host the peak moved 41 MB without it.
-    assert peaks[60_000] - peaks[2_000] < 64, peaks
+    # Held whole, the array would add 94 MB, twice over. Streamed, the peak still grows 36-73 MB on a 2-core
+    # AMD EPYC (measured with the code before and after reliability III alike): the bound sits between.
+    assert peaks[60_000] - peaks[2_000] < 120, peaks
 
 
 @pytest.mark.parametrize("case", ["npz", "pickle", "negative", "zeros", "labels_range"])
