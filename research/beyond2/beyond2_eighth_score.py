@@ -55,9 +55,10 @@ def errors(sources, views, rounds):
     return result
 
 
-def logits_dir_argument() -> str:
+def logits_dir_argument(description: str = __doc__) -> str:
+    """The one argument of the eighth and ninth rounds' scoring scripts; --help shows `description`."""
     formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser = argparse.ArgumentParser(description=description, formatter_class=formatter)
     parser.add_argument("logits_dir", help="the folder of .npz logits beyond2_eighth_views.py wrote")
     return parser.parse_args().logits_dir
 

@@ -6,7 +6,6 @@ upsampled net's training) from the logits beyond2_eighth_views.py saved, as beyo
     python research/beyond2/beyond2_ninth_score.py <logits dir> > errors.csv
 """
 
-import argparse
 import csv
 import sys
 
@@ -38,12 +37,7 @@ def main(logits_dir: str) -> None:
             writer.writerow([nets, views, r, f"{comparison:.2f}", f"{digit:.2f}"])
 
 
-def logits_dir_argument() -> str:
-    formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
-    parser.add_argument("logits_dir", help="the folder of .npz logits beyond2_eighth_views.py wrote")
-    return parser.parse_args().logits_dir
-
-
 if __name__ == "__main__":
-    main(logits_dir_argument())
+    from beyond2_eighth_score import logits_dir_argument  # beside this script
+
+    main(logits_dir_argument(__doc__))
